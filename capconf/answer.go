@@ -1,0 +1,50 @@
+package capconf
+
+import (
+	"fmt"
+	"strings"
+)
+
+// AnswerVersion numbers the text form of an Answer. The C side of the
+// module refuses any other, so a helper from another build fails closed.
+const AnswerVersion = 1
+
+// Encode gives the Answer as the text the module's C side reads, the same
+// whether Go ran in the host or in the helper:
+//
+//	pam_gocap 1
+//	log <priority> <message>            (any number)
+//	answer <result> <action> <inh> <amb> <bound> <keepcaps>
+//
+// result and action are the numbers of Result and Action, the three
+// vectors are hexadecimal and keepcaps is 0 or 1. Messages are cut to one
+// printable line.
+func (a Answer) Encode() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pam_gocap %d\n", AnswerVersion)
+	for _, l := range a.Logs {
+		fmt.Fprintf(&b, "log %d %s\n", l.Priority, printable(l.Text))
+	}
+	keep := 0
+	if a.KeepCaps {
+		keep = 1
+	}
+	fmt.Fprintf(&b, "answer %d %d %x %x %x %d\n", a.Result, a.Action, a.IAB.Inh, a.IAB.Amb, a.IAB.Bound, keep)
+	return b.String()
+}
+
+// printable replaces control bytes so a message stays one syslog line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// Failure is the Answer for a decision that could not be made: it grants
+// nothing, returns PAM_IGNORE and logs why.
+func Failure(why string) Answer {
+	return Answer{Result: Ignore, Logs: []LogLine{{LogErr, why + "; nothing granted"}}}
+}

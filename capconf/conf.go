@@ -1,0 +1,202 @@
+package capconf
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxLineLength is the longest line, in bytes without its line end, that
+// capability.conf may hold. pam_cap.so reads 4095 bytes at a time and so
+// parses the rest of a longer line as a rule of its own; we refuse such a
+// line instead, and generously: a line of several thousand user names fits.
+const MaxLineLength = 64 << 10
+
+// Token is one whitespace-separated field of a line, with the byte column
+// (from 1) where it starts.
+type Token struct {
+	Text string
+	Col  int
+}
+
+// Rule is a line of capability.conf that is neither blank nor a comment: a
+// capability field and the users and groups it is for.
+type Rule struct {
+	File string
+	Line int
+	Caps Token
+	Who  []Token
+}
+
+// Pos gives the rule's place as "file:line".
+func (r *Rule) Pos() string { return fmt.Sprintf("%s:%d", r.File, r.Line) }
+
+// LineError is a problem at a place in a file.
+type LineError struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// reader splits capability.conf into lines and fields without copying, so
+// that finding the rule for a user in a long file allocates almost nothing.
+type reader struct {
+	file   string
+	br     *bufio.Reader
+	line   int
+	crlf   bool     // the current line ended in "\r\n"
+	fields [][]byte // fields of the current line, valid until the next call
+	cols   []int
+}
+
+func newReader(file string, r io.Reader) *reader {
+	return &reader{file: file, br: bufio.NewReaderSize(r, MaxLineLength+len("\r\n"))}
+}
+
+// next moves to the next line that holds a rule. It returns io.EOF at the
+// end, a *LineError for a line it refuses to read (after which it may be
+// called again), or an I/O error.
+func (r *reader) next() error {
+	for {
+		text, err := r.readLine()
+		if err != nil {
+			return err
+		}
+		r.split(text)
+		if len(r.fields) == 0 || r.fields[0][0] == '#' {
+			continue
+		}
+		return nil
+	}
+}
+
+// readLine returns the next line without its line end.
+func (r *reader) readLine() ([]byte, error) {
+	text, err := r.br.ReadSlice('\n')
+	if len(text) == 0 && err == io.EOF {
+		return nil, io.EOF
+	}
+	r.line++
+	if errors.Is(err, bufio.ErrBufferFull) {
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.br.ReadSlice('\n')
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return nil, r.errorf(1, "line is longer than %d bytes; it is ignored and so is the rest of the file", MaxLineLength)
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	text = bytes.TrimSuffix(text, []byte("\n"))
+	r.crlf = bytes.HasSuffix(text, []byte("\r"))
+	text = bytes.TrimSuffix(text, []byte("\r"))
+	if len(text) > MaxLineLength {
+		return nil, r.errorf(1, "line is longer than %d bytes; it is ignored and so is the rest of the file", MaxLineLength)
+	}
+	if i := bytes.IndexByte(text, 0); i >= 0 {
+		return nil, r.errorf(i+1, "NUL byte in line; it is ignored and so is the rest of the file")
+	}
+	return text, nil
+}
+
+// split cuts a line into fields at spaces and tabs, as pam_cap.so does.
+func (r *reader) split(text []byte) {
+	r.fields, r.cols = r.fields[:0], r.cols[:0]
+	for i := 0; i < len(text); {
+		if text[i] == ' ' || text[i] == '\t' {
+			i++
+			continue
+		}
+		start := i
+		for i < len(text) && text[i] != ' ' && text[i] != '\t' {
+			i++
+		}
+		r.fields = append(r.fields, text[start:i])
+		r.cols = append(r.cols, start+1)
+	}
+}
+
+// rule copies the current line out as a Rule.
+func (r *reader) rule() *Rule {
+	rule := &Rule{File: r.file, Line: r.line, Caps: Token{string(r.fields[0]), r.cols[0]}}
+	for i, f := range r.fields[1:] {
+		rule.Who = append(rule.Who, Token{string(f), r.cols[i+1]})
+	}
+	return rule
+}
+
+func (r *reader) errorf(col int, format string, args ...any) *LineError {
+	return &LineError{File: r.file, Line: r.line, Col: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Groups lists the names of a user's groups, primary and supplementary. It
+// is called at most once, and only when a rule names a group.
+type Groups func() []string
+
+// FindRule returns the first rule in the file read from r that names user,
+// as pam_cap.so picks it: "*" matches everyone, a token equal to the user
+// name matches that user, and "@name" matches members of group name. A
+// token without "@" never matches a group. It returns nil and no error when
+// no rule matches. A line it refuses to read stops the search with that
+// line's *LineError, so that a broken line never lets a later, more
+// generous rule apply in its place.
+func FindRule(file string, r io.Reader, user string, groups Groups) (*Rule, error) {
+	rd := newReader(file, r)
+	var groupNames []string
+	groupsLoaded := false
+	for {
+		if err := rd.next(); err != nil {
+			if err == io.EOF {
+				return nil, nil
+			}
+			return nil, err
+		}
+		for _, tok := range rd.fields[1:] {
+			if string(tok) == "*" || string(tok) == user {
+				return rd.rule(), nil
+			}
+			if tok[0] != '@' {
+				continue
+			}
+			if !groupsLoaded {
+				groupNames, groupsLoaded = groups(), true
+			}
+			for _, g := range groupNames {
+				if string(tok[1:]) == g {
+					return rd.rule(), nil
+				}
+			}
+		}
+	}
+}
+
+// Parse reads a whole capability.conf and returns its rules and every line
+// it refuses, in line order. name is used in positions.
+func Parse(name string, r io.Reader) (rules []*Rule, crlfLines []int, errs []*LineError, err error) {
+	rd := newReader(name, r)
+	for {
+		e := rd.next()
+		var le *LineError
+		switch {
+		case e == io.EOF:
+			return rules, crlfLines, errs, nil
+		case errors.As(e, &le):
+			errs = append(errs, le)
+			continue
+		case e != nil:
+			return rules, crlfLines, errs, e
+		}
+		if rd.crlf {
+			crlfLines = append(crlfLines, rd.line)
+		}
+		rules = append(rules, rd.rule())
+	}
+}

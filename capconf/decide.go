@@ -1,0 +1,229 @@
+package capconf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+)
+
+// Entry is the PAM entry point being decided for.
+type Entry int
+
+const (
+	Authenticate Entry = iota // pam_sm_authenticate
+	SetCred                   // pam_sm_setcred, with PAM_ESTABLISH_CRED or PAM_REINITIALIZE_CRED
+)
+
+// UserStatus is what the host said when the module asked for the user name.
+type UserStatus int
+
+const (
+	UserKnown     UserStatus = iota // the name is in Request.User
+	UserConvAgain                   // pam_get_user returned PAM_CONV_AGAIN
+	UserMissing                     // no user name could be had
+)
+
+// Request is everything the module passes from its PAM handle to Decide.
+type Request struct {
+	Entry  Entry
+	Status UserStatus
+	User   string
+	Argv   []string // module arguments
+}
+
+// Result is the PAM return code to give, named rather than numbered so that
+// this package needs no libpam.
+type Result int
+
+const (
+	Ignore     Result = iota // PAM_IGNORE
+	Success                  // PAM_SUCCESS
+	AuthErr                  // PAM_AUTH_ERR
+	Incomplete               // PAM_INCOMPLETE
+)
+
+// Action is what the module must do to the calling thread's capabilities.
+type Action int
+
+const (
+	NoAction   Action = iota // leave everything as it is
+	ClearInh                 // "none": empty Inheritable (and so Ambient); then PAM_SUCCESS, or PAM_IGNORE if that fails
+	ApplyIAB                 // apply IAB; then PAM_SUCCESS, or PAM_IGNORE if that fails
+	DeferIAB                 // keep IAB for pam_end; PAM_IGNORE
+)
+
+// Priority is a syslog priority, as pam_syslog takes it.
+type Priority int
+
+// The syslog priorities the module uses.
+const (
+	LogErr     Priority = 3
+	LogWarning Priority = 4
+	LogDebug   Priority = 7
+)
+
+// LogLine is a message for pam_syslog.
+type LogLine struct {
+	Priority Priority
+	Text     string
+}
+
+// Answer is the module's decision. Result is the return code unless the
+// Action says otherwise.
+type Answer struct {
+	Result   Result
+	Action   Action
+	IAB      IAB
+	KeepCaps bool // after ApplyIAB succeeds or DeferIAB, set PR_SET_KEEPCAPS
+	Logs     []LogLine
+}
+
+// System is what Decide needs from the machine.
+type System interface {
+	// OpenConfig opens the rules file. An error wrapping ErrRefused means
+	// the file exists but must be ignored; one wrapping fs.ErrNotExist
+	// means there is none.
+	OpenConfig(path string) (io.ReadCloser, error)
+	// LookupUser reports whether the user exists and how to list the
+	// names of the user's groups.
+	LookupUser(name string) (Groups, error)
+}
+
+// ErrRefused marks a rules file that pam_gocap will not read.
+var ErrRefused = errors.New("refused")
+
+// Decide makes the decision pam_cap.so would make for req, with the
+// differences the README lists, and says what to log on the way.
+func Decide(req Request, sys System) Answer {
+	d := decider{args: ParseArgs(req.Argv), sys: sys, user: req.User}
+	for _, arg := range d.args.Unknown {
+		d.logf(LogErr, "unknown argument %q ignored", arg)
+	}
+	switch req.Entry {
+	case Authenticate:
+		d.answer.Result = d.authenticate(req.Status)
+	case SetCred:
+		d.setcred(req.Status)
+	}
+	return d.answer
+}
+
+type decider struct {
+	args   Args
+	sys    System
+	user   string
+	answer Answer
+}
+
+func (d *decider) logf(p Priority, format string, args ...any) {
+	d.answer.Logs = append(d.answer.Logs, LogLine{p, fmt.Sprintf(format, args...)})
+}
+
+func (d *decider) debugf(format string, args ...any) {
+	if d.args.Debug {
+		d.logf(LogDebug, format, args...)
+	}
+}
+
+func (d *decider) authenticate(status UserStatus) Result {
+	switch {
+	case status == UserConvAgain:
+		d.debugf("user name not available yet")
+		return Incomplete
+	case d.args.AutoAuth:
+		d.debugf("autoauth: success")
+		return Success
+	case status != UserKnown:
+		d.debugf("no user name")
+		return AuthErr
+	}
+	rule, _ := d.findRule()
+	if rule == nil {
+		return Ignore
+	}
+	return Success
+}
+
+func (d *decider) setcred(status UserStatus) {
+	if status != UserKnown || d.user == "" {
+		d.debugf("no user name")
+		d.answer.Result = AuthErr
+		return
+	}
+	d.answer.Result = Ignore
+	rule, err := d.findRule()
+	caps, where := "", ""
+	switch {
+	case err != nil:
+		return // fail closed: a broken file grants nothing, not even default=
+	case rule != nil:
+		caps, where = rule.Caps.Text, rule.Pos()
+	case d.args.HasDefault:
+		caps, where = d.args.Default, "default="
+		d.debugf("no rule for user %q: using default=%s", d.user, caps)
+	default:
+		return
+	}
+	switch caps {
+	case "all":
+		d.debugf("%s: \"all\": capabilities of user %q left as they are", where, d.user)
+		d.answer.Result = Success
+		return
+	case "none":
+		d.debugf("%s: \"none\": clearing the Inheritable set for user %q", where, d.user)
+		d.answer.Action = ClearInh
+		return
+	}
+	iab, err := ParseIAB(caps)
+	if err != nil {
+		pos := "argument default=" + caps
+		if rule != nil {
+			var ie *IABError
+			errors.As(err, &ie)
+			pos = fmt.Sprintf("%s:%d", where, rule.Caps.Col+ie.Offset)
+		}
+		d.logf(LogErr, "%s: %v; nothing applied for user %q", pos, err, d.user)
+		return
+	}
+	d.answer.IAB, d.answer.KeepCaps = iab, d.args.KeepCaps
+	if d.args.Defer {
+		d.debugf("%s: IAB %q for user %q deferred to pam_end", where, iab.String(), d.user)
+		d.answer.Action = DeferIAB
+		return
+	}
+	d.debugf("%s: applying IAB %q for user %q", where, iab.String(), d.user)
+	d.answer.Action = ApplyIAB
+}
+
+// findRule finds the user's rule. It returns a nil rule and a nil error
+// when none applies, and logs what it found.
+func (d *decider) findRule() (*Rule, error) {
+	groups, err := d.sys.LookupUser(d.user)
+	if err != nil {
+		d.debugf("unknown user %q: %v", d.user, err)
+		return nil, nil
+	}
+	path := d.args.Config
+	f, err := d.sys.OpenConfig(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.debugf("%v: no rules", err)
+		return nil, nil
+	case err != nil:
+		d.logf(LogErr, "%v", err)
+		return nil, nil
+	}
+	defer f.Close()
+	rule, err := FindRule(path, f, d.user, groups)
+	if err != nil {
+		d.logf(LogErr, "%v; user %q gets nothing", err, d.user)
+		return nil, err
+	}
+	if rule == nil {
+		d.debugf("%s: no rule for user %q", path, d.user)
+		return nil, nil
+	}
+	d.debugf("%s: user %q matched %q", rule.Pos(), d.user, rule.Caps.Text)
+	return rule, nil
+}

@@ -1,0 +1,198 @@
+package capconf
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os/user"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// fakeSystem serves rules files from memory and knows a few users.
+type fakeSystem struct {
+	files map[string]string // path: content; missing paths do not exist
+	users map[string][]string
+}
+
+func (s fakeSystem) OpenConfig(path string) (io.ReadCloser, error) {
+	data, ok := s.files[path]
+	switch {
+	case !ok:
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	case data == "WORLD-WRITABLE":
+		return nil, fmt.Errorf("%s: world-writable: %w", path, ErrRefused)
+	}
+	return io.NopCloser(strings.NewReader(data)), nil
+}
+
+func (s fakeSystem) LookupUser(name string) (Groups, error) {
+	groups, ok := s.users[name]
+	if !ok {
+		return nil, user.UnknownUserError(name)
+	}
+	return groupsOf(groups...), nil
+}
+
+var testSystem = fakeSystem{
+	files: map[string]string{
+		DefaultConfig: "cap_net_raw alice\n^cap_sys_nice,!cap_setpcap @admins\nall carol\nnone dave\ncap_net_rw erin\n",
+		"/star.conf":  "cap_chown *\n",
+		"/ww.conf":    "WORLD-WRITABLE",
+		"/long.conf":  "cap_chown alice\ncap_net_raw " + strings.Repeat("x", MaxLineLength) + "\ncap_net_raw *\n",
+		"/empty.conf": "",
+	},
+	users: map[string][]string{
+		"alice": {"alice"}, "bob": {"bob", "admins"}, "carol": {"carol"},
+		"dave": {"dave"}, "erin": {"erin"}, "frank": {"frank"},
+	},
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name   string
+		req    Request
+		result Result
+		action Action
+		iab    IAB
+		keep   bool
+		logs   []string
+	}{
+		// authenticate
+		{name: "auth listed user", req: Request{Entry: Authenticate, User: "alice"}, result: Success},
+		{name: "auth group member", req: Request{Entry: Authenticate, User: "bob"}, result: Success},
+		{name: "auth unlisted user", req: Request{Entry: Authenticate, User: "frank"}, result: Ignore},
+		{name: "auth unknown user", req: Request{Entry: Authenticate, User: "nobody-here"}, result: Ignore},
+		{name: "auth line with bad caps still matches", req: Request{Entry: Authenticate, User: "erin"}, result: Success},
+		{name: "auth user not available yet", req: Request{Entry: Authenticate, Status: UserConvAgain, Argv: []string{"autoauth"}}, result: Incomplete},
+		{name: "auth autoauth", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"autoauth"}}, result: Success},
+		{name: "auth autoauth without user", req: Request{Entry: Authenticate, Status: UserMissing, Argv: []string{"autoauth"}}, result: Success},
+		{name: "auth no user", req: Request{Entry: Authenticate, Status: UserMissing}, result: AuthErr},
+		{name: "auth wildcard", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"config=/star.conf"}}, result: Success},
+		{name: "auth missing config", req: Request{Entry: Authenticate, User: "alice", Argv: []string{"config=/nope"}}, result: Ignore},
+		{name: "auth world-writable config", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"config=/ww.conf"}}, result: Ignore,
+			logs: []string{"3 /ww.conf: world-writable: refused"}},
+		{name: "auth default= does not count", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"default=cap_chown"}}, result: Ignore},
+		{name: "unknown argument is logged", req: Request{Entry: Authenticate, User: "alice", Argv: []string{"bogus", "debug=1"}}, result: Success,
+			logs: []string{`3 unknown argument "bogus" ignored`, `3 unknown argument "debug=1" ignored`}},
+
+		// setcred
+		{name: "setcred listed user", req: Request{Entry: SetCred, User: "alice"}, action: ApplyIAB, iab: IAB{Inh: netRaw}},
+		{name: "setcred group member", req: Request{Entry: SetCred, User: "bob"}, action: ApplyIAB, iab: IAB{Inh: sysNic, Amb: sysNic, Bound: setpcp}},
+		{name: "setcred all", req: Request{Entry: SetCred, User: "carol"}, result: Success},
+		{name: "setcred none", req: Request{Entry: SetCred, User: "dave"}, action: ClearInh},
+		{name: "setcred bad caps grants nothing", req: Request{Entry: SetCred, User: "erin"}, result: Ignore,
+			logs: []string{`3 /etc/security/capability.conf:5:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "erin"`}},
+		{name: "setcred unlisted user", req: Request{Entry: SetCred, User: "frank"}, result: Ignore},
+		{name: "setcred no user", req: Request{Entry: SetCred, Status: UserMissing}, result: AuthErr},
+		{name: "setcred empty user", req: Request{Entry: SetCred, User: ""}, result: AuthErr},
+		{name: "setcred keepcaps", req: Request{Entry: SetCred, User: "alice", Argv: []string{"keepcaps"}}, action: ApplyIAB, iab: IAB{Inh: netRaw}, keep: true},
+		{name: "setcred keepcaps not for none", req: Request{Entry: SetCred, User: "dave", Argv: []string{"keepcaps"}}, action: ClearInh},
+		{name: "setcred keepcaps not for all", req: Request{Entry: SetCred, User: "carol", Argv: []string{"keepcaps"}}, result: Success},
+		{name: "setcred defer", req: Request{Entry: SetCred, User: "alice", Argv: []string{"defer", "keepcaps"}}, action: DeferIAB, iab: IAB{Inh: netRaw}, keep: true},
+		{name: "setcred defer does not defer none", req: Request{Entry: SetCred, User: "dave", Argv: []string{"defer"}}, action: ClearInh},
+		{name: "setcred default for unlisted", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=cap_chown"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "setcred default for unknown user", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"default=cap_chown"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "setcred empty default clears", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default="}}, action: ApplyIAB},
+		{name: "setcred default none", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=none"}}, action: ClearInh},
+		{name: "setcred bad default", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=cap_bogus"}}, result: Ignore,
+			logs: []string{`3 argument default=cap_bogus: unknown capability "cap_bogus"; nothing applied for user "frank"`}},
+		{name: "setcred default ignored under wildcard", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/star.conf", "default=cap_net_raw"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "setcred world-writable is empty", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, action: ApplyIAB, iab: IAB{Inh: chown},
+			logs: []string{"3 /ww.conf: world-writable: refused"}},
+		{name: "setcred long line before match fails closed", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/long.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{fmt.Sprintf(`3 /long.conf:2:1: line is longer than %d bytes; it is ignored and so is the rest of the file; user "frank" gets nothing`, MaxLineLength)}},
+		{name: "setcred long line after match is not read", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/long.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "setcred empty config", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/empty.conf"}}, result: Ignore},
+		{name: "later config= wins", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/empty.conf", "config=/star.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.req, testSystem)
+			var logs []string
+			for _, l := range got.Logs {
+				logs = append(logs, fmt.Sprintf("%d %s", l.Priority, l.Text))
+			}
+			if got.Result != tt.result || got.Action != tt.action || got.IAB != tt.iab || got.KeepCaps != tt.keep {
+				t.Errorf("Decide = result %d action %d IAB %q keepcaps %v; want %d %d %q %v",
+					got.Result, got.Action, got.IAB, got.KeepCaps, tt.result, tt.action, tt.iab, tt.keep)
+			}
+			if !reflect.DeepEqual(logs, tt.logs) {
+				t.Errorf("logs = %q, want %q", logs, tt.logs)
+			}
+		})
+	}
+}
+
+func TestDecideDebugLogs(t *testing.T) {
+	got := Decide(Request{Entry: SetCred, User: "bob", Argv: []string{"debug"}}, testSystem)
+	want := []LogLine{
+		{LogDebug, `/etc/security/capability.conf:2: user "bob" matched "^cap_sys_nice,!cap_setpcap"`},
+		{LogDebug, `/etc/security/capability.conf:2: applying IAB "!cap_setpcap,^cap_sys_nice" for user "bob"`},
+	}
+	if !reflect.DeepEqual(got.Logs, want) {
+		t.Fatalf("logs = %q, want %q", got.Logs, want)
+	}
+	quiet := Decide(Request{Entry: SetCred, User: "bob"}, testSystem)
+	if len(quiet.Logs) != 0 {
+		t.Fatalf("without debug: logs = %q, want none", quiet.Logs)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	got := ParseArgs([]string{"debug", "keepcaps", "autoauth", "defer", "config=/a", "config=/b", "default=", "Debug"})
+	want := Args{Debug: true, KeepCaps: true, AutoAuth: true, Defer: true, Config: "/b", HasDefault: true, Unknown: []string{"Debug"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseArgs = %+v, want %+v", got, want)
+	}
+	if got := ParseArgs(nil); got.Config != DefaultConfig || got.HasDefault {
+		t.Fatalf("ParseArgs(nil) = %+v, want the default config and no default=", got)
+	}
+}
+
+func FuzzParseArgs(f *testing.F) {
+	f.Add("debug\x00config=/x\x00default=^cap_chown\x00zz")
+	f.Fuzz(func(t *testing.T, joined string) {
+		argv := strings.Split(joined, "\x00")
+		a := ParseArgs(argv)
+		known := 0
+		for _, arg := range argv {
+			switch {
+			case arg == "debug", arg == "keepcaps", arg == "autoauth", arg == "defer",
+				strings.HasPrefix(arg, "config="), strings.HasPrefix(arg, "default="):
+				known++
+			}
+		}
+		if known+len(a.Unknown) != len(argv) {
+			t.Fatalf("ParseArgs(%q): %d known + %d unknown != %d arguments", argv, known, len(a.Unknown), len(argv))
+		}
+		// Whatever the arguments, a decision is made without panicking,
+		// and its text form has exactly one answer line.
+		enc := Decide(Request{Entry: SetCred, User: "alice", Argv: argv}, testSystem).Encode()
+		if strings.Count(enc, "\nanswer ") != 1 || !strings.HasPrefix(enc, "pam_gocap 1\n") {
+			t.Fatalf("Encode = %q", enc)
+		}
+	})
+}
+
+func TestAnswerEncode(t *testing.T) {
+	a := Answer{Result: Success, Action: ApplyIAB, IAB: IAB{Inh: netRaw | sysNic, Amb: sysNic, Bound: setpcp}, KeepCaps: true,
+		Logs: []LogLine{{LogErr, "line one\nforged line"}, {LogDebug, "tab\there"}}}
+	want := "pam_gocap 1\nlog 3 line one?forged line\nlog 7 tab?here\nanswer 1 2 802000 800000 100 1\n"
+	if got := a.Encode(); got != want {
+		t.Fatalf("Encode = %q, want %q", got, want)
+	}
+}
+
+func ExampleDecide() {
+	sys := fakeSystem{
+		files: map[string]string{DefaultConfig: "cap_net_raw @netops\nnone *\n"},
+		users: map[string][]string{"alice": {"alice", "netops"}},
+	}
+	a := Decide(Request{Entry: SetCred, User: "alice"}, sys)
+	fmt.Print(a.Encode())
+	// Output:
+	// pam_gocap 1
+	// answer 0 2 2000 0 0 0
+}

@@ -1,0 +1,221 @@
+package capconf
+
+import (
+	"fmt"
+	"strings"
+
+	"kernel.org/pub/linux/libs/security/libcap/cap"
+)
+
+// IAB is a capability tuple as pam_cap applies it: the bits to put in the
+// Inheritable set, the bits to raise in the Ambient set, and the bits to
+// drop from the Bounding set. Bit n stands for capability n.
+type IAB struct {
+	Inh, Amb, Bound uint64
+}
+
+// maxCapBits is the number of capability bits the text form can name,
+// as in libcap (__CAP_MAXBITS).
+const maxCapBits = 64
+
+// IABError reports where IAB text stops making sense.
+type IABError struct {
+	Offset int // byte offset in the text, from 0
+	Msg    string
+}
+
+func (e *IABError) Error() string { return e.Msg }
+
+// ParseIAB reads IAB text the way libcap's C cap_iab_from_text does, which
+// is what pam_cap.so uses: comma-separated capability names (any letter
+// case) or numbers (decimal, 0x hex or 0 octal, below 64), each optionally
+// prefixed by any mix of '%' (inheritable), '^' (inheritable and ambient)
+// and '!' (drop from bounding). A bare name means inheritable. As in
+// libcap, a trailing comma or a trailing lone prefix is accepted.
+func ParseIAB(text string) (IAB, error) {
+	var v IAB
+	for i := 0; i < len(text); i++ {
+		var inh, amb, bound bool
+		for ; i < len(text) && strings.IndexByte("!^%", text[i]) >= 0; i++ {
+			switch text[i] {
+			case '!':
+				bound = true
+			case '^':
+				inh, amb = true, true
+			case '%':
+				inh = true
+			}
+		}
+		if i == len(text) {
+			break // libcap accepts a dangling prefix
+		}
+		if !inh && !bound {
+			inh = true
+		}
+		c, end, err := lookupCap(text, i)
+		if err != nil {
+			return IAB{}, err
+		}
+		bit := uint64(1) << c
+		if inh {
+			v.Inh |= bit
+		}
+		if amb {
+			v.Amb |= bit
+		}
+		if bound {
+			v.Bound |= bit
+		}
+		i = end
+		if i == len(text) {
+			break
+		}
+		if text[i] != ',' {
+			return IAB{}, unexpected(text, i)
+		}
+	}
+	return v, nil
+}
+
+// lookupCap reads one capability name or number starting at text[i] and
+// returns its value and the offset just past it.
+func lookupCap(text string, i int) (uint, int, error) {
+	word := text[i:]
+	if j := strings.IndexByte(word, ','); j >= 0 {
+		word = word[:j]
+	}
+	if text[i] == ' ' || text[i] == '\t' {
+		return 0, 0, unexpected(text, i)
+	}
+	if isDigit(text[i]) {
+		n, end := strtoul(text, i)
+		if n >= maxCapBits {
+			return 0, 0, &IABError{i, fmt.Sprintf("capability number %q is out of range (0 to %d)", text[i:end], maxCapBits-1)}
+		}
+		return uint(n), end, nil
+	}
+	end := i
+	for end < len(text) && (isAlpha(text[end]) || text[end] == '_') {
+		end++
+	}
+	name := strings.ToLower(text[i:end])
+	c, err := cap.FromName(name)
+	if end == i || err != nil {
+		msg := fmt.Sprintf("unknown capability %q", word)
+		if s := suggestCap(word); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", s)
+		}
+		return 0, 0, &IABError{i, msg}
+	}
+	return uint(c), end, nil
+}
+
+// unexpected reports the byte at text[i] as out of place.
+func unexpected(text string, i int) *IABError {
+	what := fmt.Sprintf("%q", text[i:i+1])
+	if text[i] == ' ' || text[i] == '\t' {
+		what = "space"
+	}
+	return &IABError{i, fmt.Sprintf("unexpected %s after %q: IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice", what, text[:i])}
+}
+
+// strtoul mirrors C strtoul(s, &end, 0) for text starting with a digit:
+// 0x hex, 0 octal, otherwise decimal. Overflow saturates.
+func strtoul(text string, i int) (uint64, int) {
+	base := uint64(10)
+	switch {
+	case text[i] == '0' && i+2 < len(text) && (text[i+1] == 'x' || text[i+1] == 'X') && hexVal(text[i+2]) < 16:
+		base, i = 16, i+2
+	case text[i] == '0':
+		base = 8
+	}
+	var n uint64
+	for ; i < len(text) && hexVal(text[i]) < base; i++ {
+		if n > (^uint64(0)-hexVal(text[i]))/base {
+			n = ^uint64(0)
+			continue
+		}
+		n = n*base + hexVal(text[i])
+	}
+	return n, i
+}
+
+func hexVal(b byte) uint64 {
+	switch {
+	case '0' <= b && b <= '9':
+		return uint64(b - '0')
+	case 'a' <= b && b <= 'f':
+		return uint64(b-'a') + 10
+	case 'A' <= b && b <= 'F':
+		return uint64(b-'A') + 10
+	}
+	return 99
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+func isAlpha(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
+
+// String gives the canonical IAB text, as libcap's cap_iab_to_text does:
+// capabilities in numeric order, '!' for a bounding drop, '^' for ambient
+// and '%' for inheritable only where a '!' would otherwise hide it.
+func (v IAB) String() string {
+	var b strings.Builder
+	for c := uint(0); c < maxCapBits; c++ {
+		bit := uint64(1) << c
+		i, a, nb := v.Inh&bit != 0, v.Amb&bit != 0, v.Bound&bit != 0
+		if !i && !a && !nb {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if nb {
+			b.WriteByte('!')
+		}
+		if a {
+			b.WriteByte('^')
+		} else if nb && i {
+			b.WriteByte('%')
+		}
+		b.WriteString(cap.Value(c).String())
+	}
+	return b.String()
+}
+
+// suggestCap returns the known capability name closest to word, or "" if
+// none is close enough to be a likely typo.
+func suggestCap(word string) string {
+	w := strings.ToLower(word)
+	best, bestDist := "", 3
+	for c := cap.Value(0); c < cap.NamedCount; c++ {
+		name := c.String()
+		if w == strings.TrimPrefix(name, "cap_") {
+			return name
+		}
+		if d := editDistance(w, name); d < bestDist {
+			best, bestDist = name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

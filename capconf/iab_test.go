@@ -1,0 +1,138 @@
+package capconf
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+const (
+	chown  = 1 << 0
+	netRaw = 1 << 13
+	sysNic = 1 << 23
+	setpcp = 1 << 8
+)
+
+func TestParseIAB(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       IAB
+	}{
+		{"empty", "", IAB{}},
+		{"one name", "cap_net_raw", IAB{Inh: netRaw}},
+		{"letter case is ignored", "CAP_Net_Raw", IAB{Inh: netRaw}},
+		{"percent is inheritable", "%cap_net_raw", IAB{Inh: netRaw}},
+		{"caret is inheritable and ambient", "^cap_sys_nice", IAB{Inh: sysNic, Amb: sysNic}},
+		{"bang drops from bounding only", "!cap_setpcap", IAB{Bound: setpcp}},
+		{"bang and percent", "!%cap_setpcap", IAB{Inh: setpcp, Bound: setpcp}},
+		{"bang and caret", "!^cap_sys_nice", IAB{Inh: sysNic, Amb: sysNic, Bound: sysNic}},
+		{"list", "cap_chown,^cap_sys_nice,!cap_setpcap", IAB{Inh: chown | sysNic, Amb: sysNic, Bound: setpcp}},
+		{"decimal", "13", IAB{Inh: netRaw}},
+		{"hex as strtoul", "0xd", IAB{Inh: netRaw}},
+		{"octal as strtoul", "015", IAB{Inh: netRaw}},
+		{"highest number", "63", IAB{Inh: 1 << 63}},
+		{"trailing comma, as libcap", "cap_net_raw,", IAB{Inh: netRaw}},
+		{"dangling prefix, as libcap", "cap_net_raw,!", IAB{Inh: netRaw}},
+		{"repeated prefixes", "!!^cap_chown", IAB{Inh: chown, Amb: chown, Bound: chown}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseIAB(tt.text)
+			if err != nil {
+				t.Fatalf("ParseIAB(%q): %v", tt.text, err)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseIAB(%q) = %+v, want %+v", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseIABErrors(t *testing.T) {
+	tests := []struct {
+		text, want string
+		offset     int
+	}{
+		{"cap_net_rw", `unknown capability "cap_net_rw" (did you mean cap_net_raw?)`, 0},
+		{"net_raw", `unknown capability "net_raw" (did you mean cap_net_raw?)`, 0},
+		{"cap_chown,cap_bogus_thing", `unknown capability "cap_bogus_thing"`, 10},
+		{"cap_net_raw=ie", `unexpected "=" after "cap_net_raw": IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice`, 11},
+		{"cap_net_raw, cap_chown", `unexpected space after "cap_net_raw,": IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice`, 12},
+		{"cap_net_raw,,cap_chown", `unknown capability ""`, 12},
+		{"all", `unknown capability "all"`, 0},
+		{"none,cap_chown", `unknown capability "none"`, 0},
+		{"ALL", `unknown capability "ALL"`, 0},
+		{"64", `capability number "64" is out of range (0 to 63)`, 0},
+		{"99999999999999999999999", `capability number "99999999999999999999999" is out of range (0 to 63)`, 0},
+		{"08", `unexpected "8" after "0": IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice`, 1},
+		{"+1", `unknown capability "+1"`, 0},
+		{"cap_net_raw2", `unexpected "2" after "cap_net_raw": IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice`, 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			_, err := ParseIAB(tt.text)
+			var ie *IABError
+			if !errors.As(err, &ie) {
+				t.Fatalf("ParseIAB(%q) error = %v, want an *IABError", tt.text, err)
+			}
+			if ie.Msg != tt.want || ie.Offset != tt.offset {
+				t.Fatalf("ParseIAB(%q) error = %q at %d, want %q at %d", tt.text, ie.Msg, ie.Offset, tt.want, tt.offset)
+			}
+		})
+	}
+}
+
+func TestIABStringRoundTrip(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"", ""},
+		{"CAP_NET_RAW", "cap_net_raw"},
+		{"^cap_sys_nice,cap_chown", "cap_chown,^cap_sys_nice"},
+		{"!cap_setpcap", "!cap_setpcap"},
+		{"!%cap_setpcap", "!%cap_setpcap"},
+		{"!^cap_setpcap", "!^cap_setpcap"},
+		{"0x3f,41", "41,63"},
+	}
+	for _, tt := range tests {
+		v, err := ParseIAB(tt.text)
+		if err != nil {
+			t.Fatalf("ParseIAB(%q): %v", tt.text, err)
+		}
+		if got := v.String(); got != tt.want {
+			t.Errorf("ParseIAB(%q).String() = %q, want %q", tt.text, got, tt.want)
+		}
+		again, err := ParseIAB(v.String())
+		if err != nil || again != v {
+			t.Errorf("ParseIAB(%q) = %+v, %v; want %+v", v.String(), again, err, v)
+		}
+	}
+}
+
+func FuzzParseIAB(f *testing.F) {
+	for _, s := range []string{"cap_net_raw", "^cap_sys_nice,!%cap_setpcap", "0x1f,010,", "!", "CAP_CHOWN,,", "64"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		v, err := ParseIAB(text)
+		if err != nil {
+			var ie *IABError
+			if !errors.As(err, &ie) || ie.Offset < 0 || ie.Offset > len(text) {
+				t.Fatalf("ParseIAB(%q): error %v has no offset within the text", text, err)
+			}
+			return
+		}
+		again, err := ParseIAB(v.String())
+		if err != nil || again != v {
+			t.Fatalf("round trip of %q: %q gives %+v, %v; want %+v", text, v.String(), again, err, v)
+		}
+	})
+}
+
+func ExampleParseIAB() {
+	v, err := ParseIAB("CAP_NET_RAW,^cap_sys_nice,!cap_setpcap")
+	fmt.Println(v, err)
+	_, err = ParseIAB("cap_net_rw")
+	fmt.Println(err)
+	// Output:
+	// !cap_setpcap,cap_net_raw,^cap_sys_nice <nil>
+	// unknown capability "cap_net_rw" (did you mean cap_net_raw?)
+}

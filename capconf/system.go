@@ -1,0 +1,115 @@
+package capconf
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os/user"
+	"syscall"
+)
+
+// OS is the System of the running machine: the rules file is read with
+// plain system calls (no poller, nothing left behind in the host), and users
+// and groups come from the C library's NSS when built with cgo, so
+// directory users and groups count.
+type OS struct{}
+
+// OpenConfig opens path without blocking or taking a controlling terminal
+// and refuses anything but a regular file that others cannot write, or the
+// null device. The checks are made on the opened file, so a symlink cannot
+// lead past them.
+func (OS) OpenConfig(path string) (io.ReadCloser, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if refusal := refuseConfig(st); refusal != "" {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("%s: %s: %w", path, refusal, ErrRefused)
+	}
+	return fdFile(fd), nil
+}
+
+// refuseConfig says why a file with this status is not read as rules, or
+// "" if it is fine.
+func refuseConfig(st syscall.Stat_t) string {
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+		if st.Mode&0o002 != 0 {
+			return "world-writable"
+		}
+		return ""
+	case syscall.S_IFCHR:
+		if isNullDevice(st.Rdev) {
+			return ""
+		}
+		return "a device, not a regular file"
+	case syscall.S_IFDIR:
+		return "a directory, not a regular file"
+	case syscall.S_IFIFO:
+		return "a FIFO, not a regular file"
+	case syscall.S_IFSOCK:
+		return "a socket, not a regular file"
+	}
+	return "not a regular file"
+}
+
+// isNullDevice reports whether a device number is /dev/null's (1, 3).
+func isNullDevice(rdev uint64) bool {
+	major := (rdev>>8)&0xfff | (rdev>>32)&^0xfff
+	minor := rdev&0xff | (rdev>>12)&^0xff
+	return major == 1 && minor == 3
+}
+
+// LookupUser finds name through NSS, as getpwnam does.
+func (OS) LookupUser(name string) (Groups, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return func() []string {
+		ids, err := u.GroupIds() // getgrouplist: primary and supplementary
+		if err != nil {
+			return nil
+		}
+		names := make([]string, 0, len(ids))
+		for _, id := range ids {
+			if g, err := user.LookupGroupId(id); err == nil {
+				names = append(names, g.Name)
+			}
+		}
+		return names
+	}, nil
+}
+
+// fdFile reads a file descriptor with plain system calls.
+type fdFile int
+
+func (f fdFile) Read(p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(f), p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (f fdFile) Close() error { return syscall.Close(int(f)) }

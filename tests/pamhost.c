@@ -1,0 +1,236 @@
+/*
+ * pamhost: a minimal C PAM application for pam_gocap's tests, standing in
+ * for login, su and sshd. It runs one PAM transaction per invocation from a
+ * private service directory and prints what happened, one "key value" line
+ * per step, so that tests can compare modules.
+ *
+ *   pamhost -d CONFDIR -s SERVICE [-u USER] [-c again|fail] OP...
+ *
+ * OPs, in order:
+ *   auth            pam_authenticate
+ *   setcred:FLAG    pam_setcred with establish|reinit|refresh|delete
+ *   caps            this thread's Inheritable, Ambient, Bounding, keepcaps
+ *   end:STATUS      pam_end with success|silent (PAM_SUCCESS|PAM_DATA_SILENT)
+ *                   |fail (PAM_AUTH_ERR|SILENT)
+ *   fork:N          authenticate here, then N times in a row: fork a child
+ *                   that runs setcred:establish, end:silent and caps, and
+ *                   wait for it at most 10 s (prints "child I timeout")
+ *   threads:U1,U2,..:ROUNDS  one thread per user, each running ROUNDS whole
+ *                   transactions (auth, setcred, caps, end) at once
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+static const char *confdir, *service, *user, *conv_mode = "";
+
+static const char *code(int rc)
+{
+    static char buf[32];
+    switch (rc) {
+    case PAM_SUCCESS: return "SUCCESS";
+    case PAM_IGNORE: return "IGNORE";
+    case PAM_AUTH_ERR: return "AUTH_ERR";
+    case PAM_INCOMPLETE: return "INCOMPLETE";
+    case PAM_PERM_DENIED: return "PERM_DENIED";
+    case PAM_CONV_AGAIN: return "CONV_AGAIN";
+    case PAM_SYSTEM_ERR: return "SYSTEM_ERR";
+    case PAM_USER_UNKNOWN: return "USER_UNKNOWN";
+    case PAM_CRED_ERR: return "CRED_ERR";
+    }
+    snprintf(buf, sizeof buf, "%d", rc);
+    return buf;
+}
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+    (void)msg; (void)data;
+    if (strcmp(conv_mode, "again") == 0)
+        return PAM_CONV_AGAIN;
+    if (strcmp(conv_mode, "fail") == 0)
+        return PAM_CONV_ERR;
+    *resp = calloc((size_t)n, sizeof **resp);
+    return *resp ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
+/* caps prints the calling thread's vectors as /proc reports them. */
+static void caps(FILE *out, const char *prefix)
+{
+    char line[256], text[1024] = "";
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long long v;
+        char name[16];
+        if (sscanf(line, "Cap%15[A-Za-z]: %llx", name, &v) == 2 &&
+            (!strcmp(name, "Inh") || !strcmp(name, "Amb") || !strcmp(name, "Bnd"))) {
+            size_t l = strlen(text);
+            snprintf(text + l, sizeof text - l, " %s=%016llx", name, v);
+        }
+    }
+    if (f)
+        fclose(f);
+    fprintf(out, "%scaps%s keep=%d\n", prefix, text, prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
+    fflush(out);
+}
+
+static int setcred_flag(const char *name)
+{
+    if (!strcmp(name, "establish")) return PAM_ESTABLISH_CRED;
+    if (!strcmp(name, "reinit")) return PAM_REINITIALIZE_CRED;
+    if (!strcmp(name, "refresh")) return PAM_REFRESH_CRED;
+    if (!strcmp(name, "delete")) return PAM_DELETE_CRED;
+    fprintf(stderr, "pamhost: unknown setcred flag %s\n", name);
+    exit(2);
+}
+
+static int end_status(const char *name)
+{
+    if (!strcmp(name, "success")) return PAM_SUCCESS;
+    if (!strcmp(name, "silent")) return PAM_SUCCESS | PAM_DATA_SILENT;
+    if (!strcmp(name, "fail")) return PAM_AUTH_ERR | PAM_DATA_SILENT;
+    fprintf(stderr, "pamhost: unknown end status %s\n", name);
+    exit(2);
+}
+
+static pam_handle_t *start(const char *who)
+{
+    static const struct pam_conv c = { conv, NULL };
+    pam_handle_t *pamh = NULL;
+    int rc = pam_start_confdir(service, who, &c, confdir, &pamh);
+    if (rc != PAM_SUCCESS) {
+        fprintf(stderr, "pamhost: pam_start_confdir: %s\n", code(rc));
+        exit(2);
+    }
+    return pamh;
+}
+
+/* wait_child waits for pid at most 10 s; returns 0, or -1 on timeout. */
+static int wait_child(pid_t pid)
+{
+    for (int i = 0; i < 10000; i++) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return 0;
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static void fork_children(pam_handle_t *pamh, int n)
+{
+    printf("authenticate %s\n", code(pam_authenticate(pamh, 0)));
+    fflush(stdout);
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "child %d ", i);
+            int rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+            pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
+            printf("child %d setcred %s\n", i, code(rc));
+            caps(stdout, prefix);
+            _exit(0);
+        }
+        if (pid < 0 || wait_child(pid) != 0) {
+            printf("child %d timeout\n", i);
+            fflush(stdout);
+        }
+    }
+}
+
+struct worker {
+    pthread_t tid;
+    const char *user;
+    int rounds;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    for (int r = 0; r < w->rounds; r++) {
+        pam_handle_t *pamh = start(w->user);
+        char prefix[128];
+        int a = pam_authenticate(pamh, 0);
+        int s = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+        snprintf(prefix, sizeof prefix, "thread %s %d %s %s ", w->user, r, code(a), code(s));
+        caps(stdout, prefix);
+        pam_end(pamh, PAM_SUCCESS);
+    }
+    return NULL;
+}
+
+static void threads(const char *spec)
+{
+    char *users = strdup(spec), *colon = strrchr(users, ':');
+    int rounds = colon ? atoi(colon + 1) : 1, n = 0;
+    struct worker ws[64];
+    if (colon)
+        *colon = '\0';
+    for (char *save, *u = strtok_r(users, ",", &save); u && n < 64; u = strtok_r(NULL, ",", &save))
+        ws[n++] = (struct worker){ .user = u, .rounds = rounds };
+    for (int i = 0; i < n; i++)
+        pthread_create(&ws[i].tid, NULL, work, &ws[i]);
+    for (int i = 0; i < n; i++)
+        pthread_join(ws[i].tid, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    int opt;
+    while ((opt = getopt(argc, argv, "d:s:u:c:")) != -1) {
+        switch (opt) {
+        case 'd': confdir = optarg; break;
+        case 's': service = optarg; break;
+        case 'u': user = optarg; break;
+        case 'c': conv_mode = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!confdir || !service) {
+        fprintf(stderr, "usage: pamhost -d CONFDIR -s SERVICE [-u USER] [-c again|fail] OP...\n");
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    pam_handle_t *pamh = NULL;
+    for (int i = optind; i < argc; i++) {
+        const char *op = argv[i], *arg = strchr(op, ':');
+        arg = arg ? arg + 1 : "";
+        if (!strncmp(op, "threads:", 8)) {
+            threads(arg);
+            continue;
+        }
+        if (pamh == NULL)
+            pamh = start(user);
+        if (!strcmp(op, "auth"))
+            printf("authenticate %s\n", code(pam_authenticate(pamh, 0)));
+        else if (!strncmp(op, "setcred:", 8))
+            printf("setcred %s\n", code(pam_setcred(pamh, setcred_flag(arg))));
+        else if (!strcmp(op, "caps"))
+            caps(stdout, "");
+        else if (!strncmp(op, "end:", 4)) {
+            printf("end %s\n", code(pam_end(pamh, end_status(arg))));
+            pamh = NULL;
+        } else if (!strncmp(op, "fork:", 5))
+            fork_children(pamh, atoi(arg));
+        else {
+            fprintf(stderr, "pamhost: unknown op %s\n", op);
+            return 2;
+        }
+    }
+    if (pamh)
+        pam_end(pamh, PAM_SUCCESS);
+    return 0;
+}
