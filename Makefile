@@ -44,7 +44,7 @@ $(TESTDIR)/pam_gocap-helper: $(GO_SRC)
 	mkdir -p $(TESTDIR)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -o $@ ./cmd/pam_gocap-helper
 
-$(TESTDIR)/pamhost: tests/pamhost.c
+$(TESTDIR)/pamhost: tests/c/pamhost.c
 	mkdir -p $(TESTDIR)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam -lpthread
 

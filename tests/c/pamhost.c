@@ -12,7 +12,7 @@
  *   caps            this thread's Inheritable, Ambient, Bounding, keepcaps
  *   end:STATUS      pam_end with success|silent (PAM_SUCCESS|PAM_DATA_SILENT)
  *                   |fail (PAM_AUTH_ERR|SILENT)
- *   fork:N          authenticate here, then N times in a row: fork a child
+ *   fork:N          N times in a row: authenticate here, then fork a child
  *                   that runs setcred:establish, end:silent and caps, and
  *                   wait for it at most 10 s (prints "child I timeout")
  *   threads:U1,U2,..:ROUNDS  one thread per user, each running ROUNDS whole
@@ -129,11 +129,14 @@ static int wait_child(pid_t pid)
     return -1;
 }
 
+/* fork_children authenticates in this process before every fork, so that
+ * the module's Go heap is at a different point in each child: a child that
+ * ran Go would sooner or later need a garbage collection, and hang. */
 static void fork_children(pam_handle_t *pamh, int n)
 {
-    printf("authenticate %s\n", code(pam_authenticate(pamh, 0)));
-    fflush(stdout);
     for (int i = 0; i < n; i++) {
+        printf("authenticate %s\n", code(pam_authenticate(pamh, 0)));
+        fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
             char prefix[32];

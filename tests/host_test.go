@@ -1,0 +1,149 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// capsLine is how pamhost prints a thread's vectors, after a prefix.
+var capsLine = regexp.MustCompile(`caps Inh=([0-9a-f]{16}) Bnd=([0-9a-f]{16}) Amb=([0-9a-f]{16}) keep=(\d)$`)
+
+func parseCaps(t *testing.T, line string) (threadCaps, bool) {
+	t.Helper()
+	m := capsLine.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("not a caps line: %q", line)
+	}
+	hex := func(s string) uint64 { v, _ := strconv.ParseUint(s, 16, 64); return v }
+	return threadCaps{Inh: hex(m[1]), Bnd: hex(m[2]), Amb: hex(m[3])}, m[4] == "1"
+}
+
+func TestIncompleteWhenUserNotYetAvailable(t *testing.T) {
+	e := newEnv(t)
+	e.service("svc", gocapModule(), "config="+e.conf("c.conf", mainConf))
+	out := strings.Join(e.pamhostConv("svc", "again", "auth"), "\n")
+	if out != "authenticate INCOMPLETE" {
+		t.Fatalf("pamhost: %q, want authenticate INCOMPLETE", out)
+	}
+}
+
+// The module is loaded and used in the parent; setcred and pam_end then run
+// in forked children, where Go must not run. Every child must finish, with
+// the right vectors, both when setcred applies the IAB and when pam_end does.
+func TestForkedChildren(t *testing.T) {
+	e := newEnv(t)
+	conf := e.conf("c.conf", mainConf)
+	const children = 500
+	tests := []struct {
+		name    string
+		args    []string
+		setcred string
+		want    threadCaps
+		keep    bool
+	}{
+		{"setcred applies", nil, "SUCCESS", threadCaps{capSysNice, capSysNice, baseline.Bnd &^ capSetpcap}, false},
+		{"pam_end applies with defer", []string{"defer", "keepcaps"}, "PERM_DENIED", threadCaps{capSysNice, capSysNice, baseline.Bnd &^ capSetpcap}, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := fmt.Sprintf("fork%d", i)
+			e.service(svc, gocapModule(), append([]string{"config=" + conf}, tt.args...)...)
+			lines := e.pamhost(svc, "bob", fmt.Sprintf("fork:%d", children))
+			seen := 0
+			for _, l := range lines {
+				if strings.HasPrefix(l, "authenticate ") {
+					if l != "authenticate SUCCESS" {
+						t.Fatalf("parent: %q", l)
+					}
+					continue
+				}
+				var n int
+				var rest string
+				if _, err := fmt.Sscanf(l, "child %d %s", &n, &rest); err != nil {
+					t.Fatalf("unexpected line %q", l)
+				}
+				switch {
+				case strings.HasSuffix(l, " timeout"):
+					t.Fatalf("child %d hung", n)
+				case strings.Contains(l, " setcred "):
+					if !strings.HasSuffix(l, " "+tt.setcred) {
+						t.Fatalf("%q, want setcred %s", l, tt.setcred)
+					}
+				default:
+					got, keep := parseCaps(t, l)
+					if got != tt.want || keep != tt.keep {
+						t.Fatalf("child %d: %+v keep=%v, want %+v keep=%v", n, got, keep, tt.want, tt.keep)
+					}
+					seen++
+				}
+			}
+			if seen != children {
+				t.Fatalf("%d children reported their vectors, want %d", seen, children)
+			}
+		})
+	}
+}
+
+// Two threads of one C host authenticate different users at once: each
+// ends every round with its own user's IAB and nothing of the other's.
+func TestThreadsKeepTheirOwnCapabilities(t *testing.T) {
+	e := newEnv(t)
+	e.service("svc", gocapModule(), "config="+e.conf("c.conf", mainConf))
+	const rounds = 200
+	lines := e.pamhost("svc", "", fmt.Sprintf("threads:alice,bob:%d", rounds))
+	want := map[string]threadCaps{
+		"alice": {capNetRaw, 0, baseline.Bnd},
+		"bob":   {capSysNice, capSysNice, baseline.Bnd &^ capSetpcap},
+	}
+	count := map[string]int{}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 5 || f[0] != "thread" || f[3] != "SUCCESS" || f[4] != "SUCCESS" {
+			t.Fatalf("unexpected line %q", l)
+		}
+		got, _ := parseCaps(t, l)
+		if got != want[f[1]] {
+			t.Fatalf("%s round %s: %+v, want %+v", f[1], f[2], got, want[f[1]])
+		}
+		count[f[1]]++
+	}
+	if count["alice"] != rounds || count["bob"] != rounds {
+		t.Fatalf("rounds seen: %v, want %d each", count, rounds)
+	}
+}
+
+func (e *env) pamhostConv(service, mode string, ops ...string) []string {
+	return e.pamhost(service, "", append([]string{"-c", mode}, ops...)...)
+}
+
+func TestLogs(t *testing.T) {
+	e := newEnv(t)
+	conf := e.conf("log.conf", "cap_net_raw alice\ncap_net_rw bob\n")
+	ww := e.conf("ww.conf", "cap_net_raw alice\n")
+	os.Chmod(ww, 0o666)
+	e.service("logsvc", gocapModule(), "config="+conf, "debug", "frobnicate")
+	e.service("logww", gocapModule(), "config="+ww)
+	e.pamhost("logsvc", "alice", "auth", "setcred:establish")
+	e.pamhost("logsvc", "bob", "fork:1")
+	e.pamhost("logww", "alice", "auth")
+	tests := []struct{ name, want string }{
+		{"debug says which line matched", `pam_gocap(logsvc:auth): ` + conf + `:1: user "alice" matched "cap_net_raw"`},
+		{"debug says what was applied", `pam_gocap(logsvc:setcred): ` + conf + `:1: applying IAB "cap_net_raw" for user "alice"`},
+		{"unknown argument", `pam_gocap(logsvc:auth): unknown argument "frobnicate" ignored`},
+		{"typo, from the helper in a forked child", `pam_gocap(logsvc:setcred): ` + conf + `:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "bob"`},
+		{"world-writable file", `pam_gocap(logww:auth): ` + ww + `: world-writable: refused`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := logsContaining(t, tt.want); len(got) == 0 {
+				syslogMu.Lock()
+				defer syslogMu.Unlock()
+				t.Fatalf("no syslog line contains %q; have:\n%s", tt.want, strings.Join(syslog, "\n"))
+			}
+		})
+	}
+}

@@ -1,0 +1,229 @@
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/msteinert/pam/v2"
+)
+
+// Capability bits used below.
+const (
+	capChown   = 1 << 0
+	capSetpcap = 1 << 8
+	capNetRaw  = 1 << 13
+	capSysNice = 1 << 23
+)
+
+// threadCaps is one thread's capability vectors as /proc shows them.
+type threadCaps struct {
+	Inh, Amb, Bnd uint64
+}
+
+func readThreadCaps(t *testing.T, path string) threadCaps {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c threadCaps
+	for _, line := range strings.Split(string(data), "\n") {
+		name, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseUint(strings.TrimSpace(val), 16, 64)
+		switch name {
+		case "CapInh":
+			c.Inh = v
+		case "CapAmb":
+			c.Amb = v
+		case "CapBnd":
+			c.Bnd = v
+		}
+	}
+	return c
+}
+
+// moduleCode names what the module returned, seen through a stack where it
+// is the only, required, module.
+func moduleCode(err error) string {
+	switch {
+	case err == nil:
+		return "SUCCESS"
+	case errors.Is(err, pam.ErrPermDenied):
+		return "IGNORE"
+	case errors.Is(err, pam.ErrAuth):
+		return "AUTH_ERR"
+	case errors.Is(err, pam.ErrIncomplete):
+		return "INCOMPLETE"
+	}
+	return err.Error()
+}
+
+// outcome is what one transaction did: the module's codes and the vectors
+// of the thread that ran it.
+type outcome struct {
+	Auth, Setcred string
+	Caps          threadCaps
+	Keep          bool
+}
+
+// transact runs authenticate in one PAM transaction and setcred(flags) in
+// another, and reads the thread's vectors. Two transactions, because libpam
+// judges setcred by the module's cached authenticate result within one.
+// All runs on an OS thread of its own that is thrown away after, so that
+// no capability change outlives the case.
+func (e *env) transact(service, user string, flags pam.Flags) outcome {
+	e.t.Helper()
+	var o outcome
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		conv := pam.ConversationFunc(func(pam.Style, string) (string, error) {
+			return "", errors.New("no conversation here")
+		})
+		var tx *pam.Transaction
+		if tx, err = pam.StartConfDir(service, user, conv, e.confDir()); err != nil {
+			return
+		}
+		o.Auth = moduleCode(tx.Authenticate(0))
+		tx.End()
+		if tx, err = pam.StartConfDir(service, user, conv, e.confDir()); err != nil {
+			return
+		}
+		o.Setcred = moduleCode(tx.SetCred(flags))
+		o.Caps = readThreadCaps(e.t, "/proc/thread-self/status")
+		o.Keep = getKeepCaps()
+		err = tx.End()
+	}()
+	<-done
+	if err != nil {
+		e.t.Fatalf("transaction for %q: %v", user, err)
+	}
+	return o
+}
+
+// getKeepCaps is prctl(PR_GET_KEEPCAPS) for the calling thread.
+func getKeepCaps() bool {
+	const prGetKeepCaps = 7
+	r, _, _ := syscall.RawSyscall(syscall.SYS_PRCTL, prGetKeepCaps, 0, 0)
+	return r == 1
+}
+
+// baseline is the Bounding set every thread here starts with.
+var baseline = func() threadCaps {
+	c := threadCaps{}
+	data, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			c.Bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return c
+}()
+
+const mainConf = `# test rules
+cap_net_raw              alice
+^cap_sys_nice,!cap_setpcap @netops
+none                     dave
+cap_net_rw               erin
+`
+
+func TestModuleArgumentsAndReturnCodes(t *testing.T) {
+	e := newEnv(t)
+	conf := e.conf("capability.conf", mainConf)
+	star := e.conf("star.conf", "cap_chown *\n")
+	all := e.conf("all.conf", "all *\n")
+	bnd := baseline.Bnd
+	tests := []struct {
+		name  string
+		args  []string
+		user  string
+		flags pam.Flags
+		want  outcome
+	}{
+		{"listed user", nil, "alice", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+		{"supplementary group", nil, "bob", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capSysNice, capSysNice, bnd &^ capSetpcap}, false}},
+		{"primary group", nil, "carol", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capSysNice, capSysNice, bnd &^ capSetpcap}, false}},
+		{"none", nil, "dave", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{0, 0, bnd}, false}},
+		{"unknown capability grants nothing", nil, "erin", pam.EstablishCred, outcome{"SUCCESS", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"unlisted user", nil, "root", pam.EstablishCred, outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"unknown user", nil, "no-such-user", pam.EstablishCred, outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"no user", nil, "", pam.EstablishCred, outcome{"AUTH_ERR", "AUTH_ERR", threadCaps{0, 0, bnd}, false}},
+		{"reinitialize", nil, "alice", pam.ReinitializeCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+		{"refresh is not handled", nil, "alice", pam.RefreshCred, outcome{"SUCCESS", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"delete is not handled", nil, "alice", pam.DeleteCred, outcome{"SUCCESS", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"wildcard", []string{"config=" + star}, "root", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"all leaves things alone", []string{"config=" + all}, "alice", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{0, 0, bnd}, false}},
+		{"autoauth", []string{"autoauth"}, "root", pam.EstablishCred, outcome{"SUCCESS", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"autoauth without user", []string{"autoauth"}, "", pam.EstablishCred, outcome{"SUCCESS", "AUTH_ERR", threadCaps{0, 0, bnd}, false}},
+		{"keepcaps", []string{"keepcaps"}, "alice", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, true}},
+		{"keepcaps not for none", []string{"keepcaps"}, "dave", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{0, 0, bnd}, false}},
+		{"default for unlisted", []string{"default=cap_chown"}, "root", pam.EstablishCred, outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"default ignored under a wildcard", []string{"config=" + star, "default=cap_net_raw"}, "root", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"defer stores and ignores", []string{"defer", "keepcaps"}, "alice", pam.EstablishCred, outcome{"SUCCESS", "IGNORE", threadCaps{0, 0, bnd}, true}},
+		{"missing config", []string{"config=/nonexistent"}, "alice", pam.EstablishCred, outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"debug changes nothing", []string{"debug"}, "alice", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+		{"unknown argument is ignored", []string{"frobnicate"}, "alice", pam.EstablishCred, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := fmt.Sprintf("case%d", i)
+			args := tt.args
+			if !strings.Contains(strings.Join(args, " "), "config=") {
+				args = append([]string{"config=" + conf}, args...)
+			}
+			e.service(svc, gocapModule(), args...)
+			if got := e.transact(svc, tt.user, tt.flags); got != tt.want {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestModuleConfigFileChecks(t *testing.T) {
+	e := newEnv(t)
+	bnd := baseline.Bnd
+	ww := e.conf("ww.conf", "cap_net_raw alice\n")
+	if err := os.Chmod(ww, 0o646); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(ww, e.dir+"/link-to-ww.conf")
+	good := e.conf("good.conf", "cap_net_raw alice\n")
+	os.Symlink(good, e.dir+"/link-to-good.conf")
+	long := e.conf("long.conf", "cap_chown "+strings.Repeat("u", 70000)+" alice\ncap_net_raw *\n")
+	crlf := e.conf("crlf.conf", "cap_chown bob\r\ncap_net_raw alice\r\n")
+	os.Mkdir(e.dir+"/dir.conf", 0o755)
+	tests := []struct {
+		name, conf string
+		want       outcome
+	}{
+		{"world-writable file is ignored", ww, outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"symlink to world-writable file is ignored", e.dir + "/link-to-ww.conf", outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"symlink to a good file is read", e.dir + "/link-to-good.conf", outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+		{"/dev/null is an empty file", "/dev/null", outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"a directory is refused", e.dir + "/dir.conf", outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"long line fails closed", long, outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"CRLF line ends", crlf, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := fmt.Sprintf("file%d", i)
+			// default= shows whether the file was taken as empty (the
+			// default applies) or as broken (nothing applies).
+			e.service(svc, gocapModule(), "config="+tt.conf, "default=cap_chown")
+			if got := e.transact(svc, "alice", pam.EstablishCred); got != tt.want {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
