@@ -4,8 +4,10 @@
 PREFIX     ?= /usr
 LIBEXECDIR ?= $(PREFIX)/libexec
 SBINDIR    ?= $(PREFIX)/sbin
-DOCDIR     ?= $(PREFIX)/share/doc/pam-gocap
+DATADIR    ?= $(PREFIX)/share/pam-gocap
 SYSCONFDIR ?= /etc
+PAMCONFIGS ?= $(PREFIX)/share/pam-configs
+VERSION    ?= 0.1.0
 # Where this system's libpam looks for modules: beside pam_unix.so.
 PAMDIR     ?= $(patsubst %/,%,$(dir $(firstword $(wildcard \
 	/lib/*/security/pam_unix.so /usr/lib/*/security/pam_unix.so \
@@ -15,6 +17,9 @@ PAMDIR     ?= $(patsubst %/,%,$(dir $(firstword $(wildcard \
 HELPER     ?= $(LIBEXECDIR)/pam_gocap/pam_gocap-helper
 
 GO        ?= go
+ifeq ($(shell $(GO) version 2>/dev/null),)
+$(error Go 1.22 or later is needed to build pam_gocap (go.dev/dl, or Debian's bookworm-backports))
+endif
 GOFLAGS   ?= -trimpath
 SO_LDFLAGS = -s -w -extldflags=-Wl,--version-script=$(CURDIR)/pam_gocap.map
 GO_SRC     = $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
@@ -22,12 +27,18 @@ SO_SRC     = $(GO_SRC) exports.c decision.h pam_gocap.map
 # A second build whose helper path points into build/test, for the tests.
 TESTDIR    = $(CURDIR)/build/test
 
-.PHONY: all test test-unit test-module install uninstall clean
+
+.PHONY: all test test-unit test-module docker-test demo install install-files uninstall deb clean FORCE
 all: pam_gocap.so pam_gocap-helper
+
+# The helper path is compiled into the module: rebuild it when it changes.
+build/helper-path: FORCE
+	@mkdir -p build
+	@echo '$(HELPER)' | cmp -s - $@ || echo '$(HELPER)' >$@
 
 # go build writes a C header beside the library: build in build/ so that it
 # lands there.
-pam_gocap.so: $(SO_SRC)
+pam_gocap.so: $(SO_SRC) build/helper-path
 	CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(HELPER)\"" \
 		$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o build/$@ .
 	cp build/$@ $@
@@ -48,7 +59,15 @@ $(TESTDIR)/pamhost: tests/c/pamhost.c
 	mkdir -p $(TESTDIR)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam -lpthread
 
-test: test-unit test-module
+test: test-unit test-module docker-test
+
+# su, login, sshd and pamtester in a Debian 12 container, pam_cap.so beside.
+docker-test:
+	bash docker/run.sh test
+
+# Build, start a container, log two users in over ssh, show what they got.
+demo:
+	bash docker/run.sh demo
 
 # Policy: pure Go, no cgo, no root.
 test-unit:
@@ -59,18 +78,42 @@ test-unit:
 test-module: $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost
 	PAM_GOCAP_BUILD=$(TESTDIR) $(GO) test -count=1 -timeout 20m ./tests/...
 
-install: all
+# Everything but the rules file, for packages too.
+install-files: all
 	install -D -m 0644 pam_gocap.so $(DESTDIR)$(PAMDIR)/pam_gocap.so
 	install -D -m 0755 pam_gocap-helper $(DESTDIR)$(HELPER)
-	install -D -m 0644 capability.conf.example $(DESTDIR)$(DOCDIR)/capability.conf.example
+	install -D -m 0644 capability.conf.example $(DESTDIR)$(DATADIR)/capability.conf.example
+	install -D -m 0644 debian-pkg/pam-config $(DESTDIR)$(PAMCONFIGS)/gocap
+
+# The rules file only when there is none: an administrator's is never replaced.
+install: install-files
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/capability.conf || \
 		install -D -m 0644 capability.conf.example $(DESTDIR)$(SYSCONFDIR)/security/capability.conf
 
-# Removes what install put, but never the administrator's capability.conf.
+# Removes what install-files put, but never capability.conf.
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_gocap.so $(DESTDIR)$(HELPER) \
-		$(DESTDIR)$(DOCDIR)/capability.conf.example
-	-rmdir $(DESTDIR)$(dir $(HELPER)) $(DESTDIR)$(DOCDIR) 2>/dev/null
+		$(DESTDIR)$(DATADIR)/capability.conf.example $(DESTDIR)$(PAMCONFIGS)/gocap
+	-rmdir $(DESTDIR)$(dir $(HELPER)) $(DESTDIR)$(DATADIR) 2>/dev/null
+
+# A Debian package built with dpkg-deb: the module where Debian's libpam
+# looks, a pam-auth-update profile that is off until enabled, and
+# maintainer scripts that call pam-auth-update as Debian's PAM packages do.
+DEB_ARCH      = $(shell dpkg --print-architecture)
+DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
+DEB_ROOT      = build/deb/root
+DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
+deb: $(DEB)
+$(DEB): all debian-pkg/*
+	rm -rf $(DEB_ROOT)
+	$(MAKE) install-files PREFIX=/usr DESTDIR=$(CURDIR)/$(DEB_ROOT) PAMDIR=/usr/lib/$(DEB_MULTIARCH)/security
+	install -D -m 0644 debian-pkg/copyright $(DEB_ROOT)/usr/share/doc/pam-gocap/copyright
+	install -d -m 0755 $(DEB_ROOT)/DEBIAN
+	install -m 0755 debian-pkg/postinst debian-pkg/prerm $(DEB_ROOT)/DEBIAN/
+	sed -e 's/@VERSION@/$(VERSION)-1/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)/" debian-pkg/control.in >$(DEB_ROOT)/DEBIAN/control
+	(cd $(DEB_ROOT) && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | xargs -0 md5sum) >$(DEB_ROOT)/DEBIAN/md5sums
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) $@
 
 clean:
 	rm -rf build pam_gocap.so pam_gocap-helper

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# base-image.sh IMAGE: make sure the Debian 12 base image IMAGE (the
+# Dockerfile's FROM) exists. Where a registry answers it is pulled; where
+# none does, debootstrap builds it from the apt mirror this machine is
+# already configured with, and docker import loads it under that name.
+set -euo pipefail
+image=${1:?usage: base-image.sh IMAGE}
+docker image inspect "$image" >/dev/null 2>&1 && exit 0
+timeout 60 docker pull -q "$image" >/dev/null 2>&1 && exit 0
+
+# The first Debian mirror in this machine's apt sources (deb822 or
+# one-line format).
+mirror=$(
+	{ grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true
+	  grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true
+	} | awk '$1 == "URIs:" { print $2; next }
+	         { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' |
+	grep -v -e security -e updates | head -n 1 || true
+)
+[ -n "$mirror" ] || { echo "base-image: no Debian mirror in the apt sources" >&2; exit 1; }
+command -v debootstrap >/dev/null || {
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+}
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+echo "base-image: debootstrap bookworm from the configured mirror" >&2
+debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+tar -C "$root" -c . | docker import - "$image" >/dev/null
+echo "base-image: $image ready" >&2

@@ -1,0 +1,148 @@
+#!/bin/bash
+# scenarios.sh MODULE: the harness's scenarios, run inside the test
+# container with MODULE (pam_gocap.so or pam_cap.so) in su, login, sshd and
+# the test services. Every check is an assertion; what both modules must
+# agree on goes to /tmp/results-MODULE for `scenarios.sh compare`.
+# Ends with "N passed, N failed" and a non-zero exit on any failure.
+set -u
+export DEBIAN_FRONTEND=noninteractive
+MODULE=${1:?usage: scenarios.sh pam_gocap.so|pam_cap.so|compare}
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { # check NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
+}
+summary() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+}
+
+if [ "$MODULE" = compare ]; then
+	if out=$(diff /tmp/results-pam_cap.so /tmp/results-pam_gocap.so); then
+		ok "pam_gocap.so and pam_cap.so agree on $(wc -l </tmp/results-pam_gocap.so) results"
+	else
+		bad "pam_gocap.so and pam_cap.so differ (< pam_cap, > pam_gocap):"$'\n'"$out"
+	fi
+	summary
+fi
+
+RESULTS=/tmp/results-$MODULE
+: >"$RESULTS"
+record() { echo "$1 = $2" >>"$RESULTS"; }
+short=${MODULE%.so}
+
+case $MODULE in
+pam_gocap.so) pam-auth-update --package --disable capability && pam-auth-update --package --enable gocap ;;
+pam_cap.so) pam-auth-update --package --disable gocap && pam-auth-update --package --enable capability ;;
+esac
+grep -q "^auth.*$MODULE" /etc/pam.d/common-auth && ok "$short: pam-auth-update put it in common-auth" ||
+	bad "$short: not in common-auth"
+# su run by root stops at pam_rootok, before common-auth: the module goes
+# first in /etc/pam.d/su as well.
+sed -i '/pam_gocap.so\|pam_cap.so/d' /etc/pam.d/su
+sed -i "1i auth optional $MODULE" /etc/pam.d/su
+
+inh() { sed -n 's/^CapInh:\s*//p'; }
+declare -A WANT=([alice]=0000000000002000 [bob]=0000000000802000 [erin]=0000000000802000
+	[carol]=0000000000000000 [dave]=0000000000000000)
+declare -A PROBE=([alice]=ok [bob]=ok [erin]=ok [carol]="Operation not permitted" [dave]="Operation not permitted")
+
+# 1. pamtester, every argument, listed, group, wildcard-less and unknown users.
+i=0
+for args in "" autoauth keepcaps defer default=cap_chown debug; do
+	echo "auth required $MODULE $args" >/etc/pam.d/pt$i
+	for u in alice bob erin carol dave nosuchuser; do
+		out=$(pamtester pt$i $u authenticate setcred 2>&1)
+		record "pamtester [$args] $u" "$? $(echo $out)"
+	done
+	i=$((i + 1))
+done
+check "$short: pamtester listed user" "$(pamtester pt0 alice authenticate >/dev/null 2>&1; echo $?)" 0
+check "$short: pamtester unlisted user" "$(pamtester pt0 dave authenticate >/dev/null 2>&1; echo $?)" 1
+check "$short: pamtester autoauth" "$(pamtester pt1 dave authenticate >/dev/null 2>&1; echo $?)" 0
+
+# 2 and 5. su: the shell's Inheritable set, and the capped raw-socket probe.
+for u in alice bob erin carol dave; do
+	out=$(su - $u -c 'grep CapInh /proc/self/status; rawprobe')
+	check "$short: su $u CapInh" "$(echo "$out" | inh)" "${WANT[$u]}"
+	check "$short: su $u rawprobe" "$(echo "$out" | sed -n 's/^raw socket: //p')" "${PROBE[$u]}"
+	record "su $u" "$(echo $out)"
+done
+
+# 3 and 5. console login on a pseudo-terminal, with a password.
+for u in alice carol; do
+	out=$(expect -c "
+		set timeout 15
+		spawn login
+		expect \"login: \" { send \"$u\r\" }
+		expect \"Password: \" { send \"secret-$u\r\" }
+		expect -re {\\\$ $} { send \"grep CapInh /proc/self/status; rawprobe; exit\r\" }
+		expect eof" | tr -d '\r')
+	check "$short: login $u CapInh" "$(echo "$out" | inh)" "${WANT[$u]}"
+	check "$short: login $u rawprobe" "$(echo "$out" | sed -n 's/^raw socket: //p')" "${PROBE[$u]}"
+	record "login $u" "$(echo "$out" | inh)"
+done
+
+# 4 and 5. sshd: 20 public-key and 20 keyboard-interactive logins, each
+# within 5 s with the right CapInh; then other users once each.
+ssh_once() { # ssh_once METHOD USER -> "ms CapInh probe"
+	local t0 out
+	t0=$(date +%s%N)
+	if [ "$1" = publickey ]; then
+		out=$(timeout 20 ssh -i /root/.ssh/id_$2 -o BatchMode=yes -o PreferredAuthentications=publickey \
+			$2@127.0.0.1 'grep CapInh /proc/self/status; rawprobe' 2>&1)
+	else
+		out=$(timeout 20 sshpass -p secret-$2 ssh -o PubkeyAuthentication=no \
+			-o PreferredAuthentications=keyboard-interactive $2@127.0.0.1 'grep CapInh /proc/self/status; rawprobe' 2>&1)
+	fi
+	echo "$((($(date +%s%N) - t0) / 1000000)) $(echo "$out" | inh) $(echo "$out" | sed -n 's/^raw socket: //p' | tr ' ' _)"
+}
+for method in publickey keyboard-interactive; do
+	good=0 slowest=0
+	for n in $(seq 20); do
+		read -r ms got probe < <(ssh_once $method alice)
+		[ "$ms" -gt "$slowest" ] && slowest=$ms
+		if [ "$ms" -lt 5000 ] && [ "$got" = "${WANT[alice]}" ] && [ "$probe" = ok ]; then
+			good=$((good + 1))
+		else
+			echo "  $method login $n: ${ms} ms, CapInh '$got', probe '$probe'"
+		fi
+	done
+	check "$short: 20 $method ssh logins under 5 s with CapInh and probe (slowest ${slowest} ms)" $good 20
+done
+for u in bob carol erin; do
+	read -r ms got probe < <(ssh_once keyboard-interactive $u)
+	check "$short: ssh $u CapInh" "$got" "${WANT[$u]}"
+	check "$short: ssh $u rawprobe" "${probe//_/ }" "${PROBE[$u]}"
+	record "ssh $u" "$got ${probe//_/ }"
+done
+
+# 6. defer + keepcaps + ambient: pam_end(PAM_SUCCESS|PAM_DATA_SILENT) in a
+# forked child after setuid, as sucap does.
+printf '^cap_sys_nice bob\ncap_net_raw alice\n' >/etc/security/ambient.conf
+echo "auth required $MODULE defer keepcaps config=/etc/security/ambient.conf" >/etc/pam.d/deferhost
+out=$(deferhost deferhost bob)
+check "$short: deferred ambient for bob" "$(echo "$out" | sed -n 's/^CapAmb:\s*//p')" 0000000000800000
+check "$short: deferred ambient is effective in bob's shell" "$(echo "$out" | sed -n 's/^CapEff:\s*//p')" 0000000000800000
+record "deferhost bob" "$(echo $out)"
+out=$(deferhost deferhost alice)
+check "$short: deferred inheritable for alice" "$(echo "$out" | inh)" 0000000000002000
+record "deferhost alice" "$(echo $out)"
+
+# 7. logs: with debug, the matching line; with a typo, file and line.
+if [ "$MODULE" = pam_gocap.so ]; then
+	echo "auth required pam_gocap.so debug" >/etc/pam.d/dbg
+	printf 'cap_chown bob\ncap_net_rw alice\n' >/etc/security/typo.conf
+	echo "auth required pam_gocap.so config=/etc/security/typo.conf" >/etc/pam.d/typo
+	pamtester dbg alice authenticate >/dev/null 2>&1
+	pamtester typo alice authenticate setcred >/dev/null 2>&1
+	sleep 1
+	grep -qF 'pam_gocap(dbg:auth): /etc/security/capability.conf:2: user "alice" matched "cap_net_raw"' /var/log/auth.log &&
+		ok "log: debug names the matching line" || bad "log: no debug line in /var/log/auth.log"
+	grep -qF 'pam_gocap(typo:setcred): /etc/security/typo.conf:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?)' /var/log/auth.log &&
+		ok "log: a typo is logged with file and line" || bad "log: no typo error in /var/log/auth.log"
+fi
+summary
