@@ -29,7 +29,7 @@ TESTDIR    = $(CURDIR)/build/test
 
 
 .PHONY: all test test-unit test-module docker-test demo install install-files uninstall deb clean FORCE
-all: pam_gocap.so pam_gocap-helper
+all: pam_gocap.so pam_gocap-helper gocap
 
 # The helper path is compiled into the module: rebuild it when it changes.
 build/helper-path: FORCE
@@ -45,6 +45,9 @@ pam_gocap.so: $(SO_SRC) build/helper-path
 
 pam_gocap-helper: $(GO_SRC)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -ldflags "-s -w" -o $@ ./cmd/pam_gocap-helper
+
+gocap: $(GO_SRC)
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $@ ./cmd/gocap
 
 $(TESTDIR)/pam_gocap.so: $(SO_SRC)
 	mkdir -p $(TESTDIR)
@@ -69,19 +72,20 @@ docker-test:
 demo:
 	bash docker/run.sh demo
 
-# Policy: pure Go, no cgo, no root.
+# Policy and the command: pure Go, no cgo, no root.
 test-unit:
 	$(GO) vet ./...
-	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./cmd/...
 
 # The module through the real libpam, in C and Go hosts (root).
-test-module: $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost
-	PAM_GOCAP_BUILD=$(TESTDIR) $(GO) test -count=1 -timeout 20m ./tests/...
+test-module: $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
+	PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap $(GO) test -count=1 -timeout 20m ./tests/...
 
 # Everything but the rules file, for packages too.
 install-files: all
 	install -D -m 0644 pam_gocap.so $(DESTDIR)$(PAMDIR)/pam_gocap.so
 	install -D -m 0755 pam_gocap-helper $(DESTDIR)$(HELPER)
+	install -D -m 0755 gocap $(DESTDIR)$(SBINDIR)/gocap
 	install -D -m 0644 capability.conf.example $(DESTDIR)$(DATADIR)/capability.conf.example
 	install -D -m 0644 debian-pkg/pam-config $(DESTDIR)$(PAMCONFIGS)/gocap
 
@@ -92,7 +96,7 @@ install: install-files
 
 # Removes what install-files put, but never capability.conf.
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_gocap.so $(DESTDIR)$(HELPER) \
+	rm -f $(DESTDIR)$(PAMDIR)/pam_gocap.so $(DESTDIR)$(HELPER) $(DESTDIR)$(SBINDIR)/gocap \
 		$(DESTDIR)$(DATADIR)/capability.conf.example $(DESTDIR)$(PAMCONFIGS)/gocap
 	-rmdir $(DESTDIR)$(dir $(HELPER)) $(DESTDIR)$(DATADIR) 2>/dev/null
 
@@ -116,4 +120,4 @@ $(DEB): all debian-pkg/*
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $@
 
 clean:
-	rm -rf build pam_gocap.so pam_gocap-helper
+	rm -rf build pam_gocap.so pam_gocap-helper gocap

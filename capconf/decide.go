@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os/user"
 )
 
 // Entry is the PAM entry point being decided for.
@@ -47,10 +48,10 @@ const (
 type Action int
 
 const (
-	NoAction   Action = iota // leave everything as it is
-	ClearInh                 // "none": empty Inheritable (and so Ambient); then PAM_SUCCESS, or PAM_IGNORE if that fails
-	ApplyIAB                 // apply IAB; then PAM_SUCCESS, or PAM_IGNORE if that fails
-	DeferIAB                 // keep IAB for pam_end; PAM_IGNORE
+	NoAction Action = iota // leave everything as it is
+	ClearInh               // "none": empty Inheritable (and so Ambient); then PAM_SUCCESS, or PAM_IGNORE if that fails
+	ApplyIAB               // apply IAB; then PAM_SUCCESS, or PAM_IGNORE if that fails
+	DeferIAB               // keep IAB for pam_end; PAM_IGNORE
 )
 
 // Priority is a syslog priority, as pam_syslog takes it.
@@ -77,6 +78,9 @@ type Answer struct {
 	IAB      IAB
 	KeepCaps bool // after ApplyIAB succeeds or DeferIAB, set PR_SET_KEEPCAPS
 	Logs     []LogLine
+	// Rule is the rule that named the user, nil if none did. It is for
+	// explaining the decision and is not part of the encoded answer.
+	Rule *Rule
 }
 
 // System is what Decide needs from the machine.
@@ -160,7 +164,7 @@ func (d *decider) setcred(status UserStatus) {
 	case rule != nil:
 		caps, where = rule.Caps.Text, rule.Pos()
 	case d.args.HasDefault:
-		caps, where = d.args.Default, "default="
+		caps, where = d.args.Default, "default="+d.args.Default
 		d.debugf("no rule for user %q: using default=%s", d.user, caps)
 	default:
 		return
@@ -200,8 +204,13 @@ func (d *decider) setcred(status UserStatus) {
 // when none applies, and logs what it found.
 func (d *decider) findRule() (*Rule, error) {
 	groups, err := d.sys.LookupUser(d.user)
-	if err != nil {
-		d.debugf("unknown user %q: %v", d.user, err)
+	var unknown user.UnknownUserError
+	switch {
+	case errors.As(err, &unknown):
+		d.debugf("user %q is unknown to NSS: no rule applies", d.user)
+		return nil, nil
+	case err != nil:
+		d.logf(LogErr, "looking up user %q: %v: no rule applies", d.user, err)
 		return nil, nil
 	}
 	path := d.args.Config
@@ -225,5 +234,6 @@ func (d *decider) findRule() (*Rule, error) {
 		return nil, nil
 	}
 	d.debugf("%s: user %q matched %q", rule.Pos(), d.user, rule.Caps.Text)
+	d.answer.Rule = rule
 	return rule, nil
 }

@@ -100,6 +100,9 @@ func lookupCap(text string, i int) (uint, int, error) {
 	}
 	name := strings.ToLower(text[i:end])
 	c, err := cap.FromName(name)
+	if name == "all" || name == "none" {
+		return 0, 0, &IABError{i, fmt.Sprintf("%q stands alone: it cannot be part of a list or written in capitals", word)}
+	}
 	if end == i || err != nil {
 		msg := fmt.Sprintf("unknown capability %q", word)
 		if s := suggestCap(word); s != "" {

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"kernel.org/pub/linux/libs/security/libcap/cap"
+
+	"pam_gocap/capconf"
+)
+
+// Finding is one problem in a rules file. Line 0 is the whole file.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"` // "error" or "warning"
+	Message  string `json:"message"`
+}
+
+func (f Finding) String() string {
+	if f.Line == 0 {
+		return fmt.Sprintf("%s: %s: %s", f.File, f.Severity, f.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s: %s", f.File, f.Line, f.Col, f.Severity, f.Message)
+}
+
+func runCheck(argv []string, stdout, stderr io.Writer, sys system) int {
+	o, ok := parseOptions("check", argv, stderr, "args", "format")
+	if !ok || len(o.positional) > 1 {
+		if ok {
+			fmt.Fprintln(stderr, "gocap check: one FILE at most")
+		}
+		return 2
+	}
+	path := capconf.DefaultConfig
+	if len(o.positional) == 1 {
+		path = o.positional[0]
+	}
+	findings, err := check(path, capconf.ParseArgs(moduleArgs(o.args)), sys)
+	if err != nil {
+		fmt.Fprintf(stderr, "gocap check: %v\n", err)
+		return 2
+	}
+	errCount := 0
+	for _, f := range findings {
+		if f.Severity == "error" {
+			errCount++
+		}
+	}
+	if o.format == "json" {
+		out := struct {
+			File     string    `json:"file"`
+			Errors   int       `json:"errors"`
+			Warnings int       `json:"warnings"`
+			Findings []Finding `json:"findings"`
+		}{path, errCount, len(findings) - errCount, findings}
+		if out.Findings == nil {
+			out.Findings = []Finding{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		for _, f := range findings {
+			fmt.Fprintln(stdout, f)
+		}
+	}
+	if errCount > 0 {
+		return 1
+	}
+	return 0
+}
+
+// check reads the rules file at path as pam_gocap would and returns every
+// problem in it, sorted by line. args are the module arguments the file is
+// used with. The error is for a file that cannot be read at all.
+func check(path string, args capconf.Args, sys system) ([]Finding, error) {
+	c := checker{path: path, args: args, sys: sys, users: map[string]int{}, groups: map[string]int{}}
+	f, err := sys.OpenConfig(path)
+	if errors.Is(err, capconf.ErrRefused) {
+		c.fileError("pam_gocap ignores this file: %v", err)
+		if !sys.IsRegularFile(path) {
+			return c.findings, nil
+		}
+		f, err = os.Open(path) // world-writable: report what is in it too
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rules, crlf, lineErrs, err := capconf.Parse(path, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range lineErrs {
+		c.add(e.Line, e.Col, "error", e.Msg)
+	}
+	if len(crlf) > 0 {
+		c.add(crlf[0], 1, "warning", fmt.Sprintf("CRLF line ends (%d lines): pam_gocap reads them, but pam_cap.so never matches the last name of such a line", len(crlf)))
+	}
+	for _, r := range rules {
+		c.rule(r)
+	}
+	c.moduleArgs()
+	sort.SliceStable(c.findings, func(i, j int) bool {
+		a, b := c.findings[i], c.findings[j]
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	return c.findings, nil
+}
+
+type checker struct {
+	path     string
+	args     capconf.Args
+	sys      system
+	findings []Finding
+	users    map[string]int // user name: line that first names it
+	groups   map[string]int
+	starLine int // first line with "*"
+}
+
+func (c *checker) add(line, col int, severity, msg string) {
+	c.findings = append(c.findings, Finding{c.path, line, col, severity, msg})
+}
+
+func (c *checker) fileError(format string, args ...any) {
+	c.add(0, 0, "error", fmt.Sprintf(format, args...))
+}
+
+func (c *checker) rule(r *capconf.Rule) {
+	if c.starLine > 0 {
+		c.add(r.Line, 1, "warning", fmt.Sprintf("never matches: line %d already matches every user", c.starLine))
+		return
+	}
+	c.caps(r)
+	if len(r.Who) == 0 {
+		c.add(r.Line, 1, "warning", "no user or group: this line never matches")
+		return
+	}
+	live := false
+	for _, w := range r.Who {
+		if c.who(r, w) {
+			live = true
+		}
+	}
+	if !live {
+		c.add(r.Line, 1, "warning", "never matches: every user and group it names is matched earlier")
+	}
+}
+
+// caps checks a rule's capability field.
+func (c *checker) caps(r *capconf.Rule) {
+	text := r.Caps.Text
+	if text == "all" || text == "none" {
+		return
+	}
+	iab, err := capconf.ParseIAB(text)
+	if err != nil {
+		var ie *capconf.IABError
+		errors.As(err, &ie)
+		c.add(r.Line, r.Caps.Col+ie.Offset, "error", err.Error())
+		return
+	}
+	if last := text[len(text)-1]; last == ',' || strings.IndexByte("!^%", last) >= 0 {
+		if spaceAfterComma(r) {
+			c.add(r.Line, r.Who[0].Col, "error", fmt.Sprintf("space after a comma: %q is read as a user name, not a capability", r.Who[0].Text))
+			return
+		}
+		c.add(r.Line, r.Caps.Col+len(text)-1, "warning", fmt.Sprintf("IAB ends with %q: libcap accepts it, but it is likely a mistake", text[len(text)-1:]))
+	}
+	if outside := (iab.Inh | iab.Amb) &^ c.sys.Bounding(); outside != 0 {
+		c.add(r.Line, r.Caps.Col, "warning", fmt.Sprintf("not in this system's bounding set, so it cannot be granted: %s", capconf.IAB{Inh: outside}))
+	}
+}
+
+// who checks one user token and says whether it can still match.
+func (c *checker) who(r *capconf.Rule, w capconf.Token) bool {
+	switch {
+	case w.Text == "*":
+		c.starLine = r.Line
+		return true
+	case strings.HasPrefix(w.Text, "@"):
+		name := w.Text[1:]
+		if first, seen := c.groups[name]; seen {
+			c.add(r.Line, w.Col, "warning", fmt.Sprintf("group %q never matches here: line %d names it first", name, first))
+			return false
+		}
+		c.groups[name] = r.Line
+		if err := c.sys.LookupGroup(name); err != nil {
+			c.add(r.Line, w.Col, "warning", fmt.Sprintf("group %q is unknown to NSS", name))
+		}
+		return true
+	}
+	if first, seen := c.users[w.Text]; seen {
+		c.add(r.Line, w.Col, "warning", fmt.Sprintf("user %q never matches here: line %d names it first", w.Text, first))
+		return false
+	}
+	c.users[w.Text] = r.Line
+	switch _, err := c.sys.LookupUser(w.Text); {
+	case err == nil, spaceAfterComma(r) && w == r.Who[0]:
+	case isCapName(w.Text):
+		c.add(r.Line, w.Col, "warning", fmt.Sprintf("%q is a capability, not a user: capabilities go in the first field, joined by commas", w.Text))
+	default:
+		msg := fmt.Sprintf("user %q is unknown to NSS", w.Text)
+		if err := c.sys.LookupGroup(w.Text); err == nil {
+			msg += fmt.Sprintf("; there is a group %q: write @%s", w.Text, w.Text)
+		}
+		c.add(r.Line, w.Col, "warning", msg)
+	}
+	return true
+}
+
+// moduleArgs checks the module arguments given with --args.
+func (c *checker) moduleArgs() {
+	for _, a := range c.args.Unknown {
+		c.fileError("unknown module argument %q: pam_gocap ignores it", a)
+	}
+	if !c.args.HasDefault {
+		return
+	}
+	if d := c.args.Default; d != "all" && d != "none" {
+		if _, err := capconf.ParseIAB(d); err != nil {
+			c.fileError("module argument default=%s: %v", d, err)
+		}
+	}
+	if c.starLine > 0 {
+		c.add(c.starLine, 1, "warning", fmt.Sprintf("default=%s is never used: this line matches every user", c.args.Default))
+	}
+}
+
+// spaceAfterComma reports a rule such as "cap_a, cap_b alice", which pam_cap
+// reads as the IAB "cap_a," for the users "cap_b" and "alice".
+func spaceAfterComma(r *capconf.Rule) bool {
+	return strings.HasSuffix(r.Caps.Text, ",") && len(r.Who) > 0 && isCapName(r.Who[0].Text)
+}
+
+func isCapName(s string) bool {
+	_, err := cap.FromName(strings.ToLower(s))
+	return err == nil && !isNumber(s)
+}
+
+func isNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"pam_gocap/capconf"
+)
+
+// Explanation is what gocap explain finds out about a user.
+type Explanation struct {
+	User         string       `json:"user"`
+	UID          string       `json:"uid,omitempty"`
+	GID          string       `json:"gid,omitempty"`
+	Groups       []string     `json:"groups"`
+	Known        bool         `json:"known"`
+	Config       string       `json:"config"`
+	Rule         *ruleJSON    `json:"rule"`
+	Authenticate string       `json:"authenticate"`
+	Setcred      string       `json:"setcred"`
+	Action       string       `json:"action"` // nothing, clear, apply, defer
+	IAB          string       `json:"iab"`
+	Inheritable  []string     `json:"inheritable"`
+	Ambient      []string     `json:"ambient"`
+	BoundingDrop []string     `json:"bounding_drop"`
+	KeepCaps     bool         `json:"keepcaps"`
+	Notes        []string     `json:"notes"`
+	File         *fileOutcome `json:"file,omitempty"`
+}
+
+type ruleJSON struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Caps string `json:"caps"`
+	Who  string `json:"who"`
+}
+
+type fileOutcome struct {
+	Path      string   `json:"path"`
+	Caps      string   `json:"caps"`
+	Permitted []string `json:"permitted"`
+	Effective []string `json:"effective"`
+}
+
+func runExplain(argv []string, stdout, stderr io.Writer, sys system) int {
+	o, ok := parseOptions("explain", argv, stderr, "config", "args", "file", "format")
+	if !ok || len(o.positional) != 1 {
+		if ok {
+			fmt.Fprintln(stderr, "gocap explain: give one USER")
+		}
+		return 2
+	}
+	argv2 := moduleArgs(o.args)
+	if o.config != "" {
+		argv2 = append(argv2, "config="+o.config)
+	}
+	ex, err := explain(o.positional[0], argv2, o.file, sys)
+	if err != nil {
+		fmt.Fprintf(stderr, "gocap explain: %v\n", err)
+		return 2
+	}
+	if o.format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(ex)
+	} else {
+		ex.writeText(stdout)
+	}
+	return 0
+}
+
+var resultNames = map[capconf.Result]string{
+	capconf.Success: "PAM_SUCCESS", capconf.Ignore: "PAM_IGNORE",
+	capconf.AuthErr: "PAM_AUTH_ERR", capconf.Incomplete: "PAM_INCOMPLETE",
+}
+
+// explain asks capconf.Decide, as the module does, what authenticate and
+// setcred do for user with these module arguments, and with a program path
+// what that program gets when the user's session runs it.
+func explain(user string, argv []string, program string, sys system) (*Explanation, error) {
+	args := capconf.ParseArgs(argv)
+	ex := &Explanation{User: user, Config: args.Config, Groups: []string{}}
+	if groups, err := sys.LookupUser(user); err == nil {
+		ex.Known = true
+		ex.Groups = append(ex.Groups, groups()...)
+		ex.UID, ex.GID, _ = sys.UserID(user)
+	}
+	// "debug" only adds the reasoning to the notes; it changes no decision.
+	withDebug := append(append([]string{}, argv...), "debug")
+	auth := capconf.Decide(capconf.Request{Entry: capconf.Authenticate, User: user, Argv: withDebug}, sys)
+	cred := capconf.Decide(capconf.Request{Entry: capconf.SetCred, User: user, Argv: withDebug}, sys)
+	ex.Authenticate = resultNames[auth.Result]
+	for _, l := range cred.Logs {
+		ex.Notes = append(ex.Notes, l.Text)
+	}
+	if r := cred.Rule; r != nil {
+		var who []string
+		for _, w := range r.Who {
+			who = append(who, w.Text)
+		}
+		ex.Rule = &ruleJSON{r.File, r.Line, r.Caps.Text, strings.Join(who, " ")}
+	}
+	// What the thread will have after setcred, as far as the module sets it;
+	// where it sets nothing the host's own vectors stay, assumed empty here
+	// (login, su and sshd run with empty Inheritable and Ambient sets).
+	var after capconf.IAB
+	switch cred.Action {
+	case capconf.NoAction:
+		ex.Action, ex.Setcred = "nothing", resultNames[cred.Result]
+	case capconf.ClearInh:
+		ex.Action, ex.Setcred = "clear", "PAM_SUCCESS"
+	case capconf.ApplyIAB:
+		ex.Action, ex.Setcred, after = "apply", "PAM_SUCCESS", cred.IAB
+	case capconf.DeferIAB:
+		ex.Action, ex.Setcred, after = "defer", "PAM_IGNORE", cred.IAB
+	}
+	ex.IAB = cred.IAB.String()
+	ex.KeepCaps = cred.KeepCaps
+	ex.Inheritable = capNames(after.Inh)
+	ex.Ambient = capNames(after.Amb)
+	ex.BoundingDrop = capNames(after.Bound)
+	if program != "" {
+		fc, err := sys.FileCaps(program)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", program, err)
+		}
+		// capabilities(7): a program with file capabilities loses the
+		// Ambient set; P' = (fI & pI) | (fP & B), E' = fE ? P' : 0.
+		bounding := sys.Bounding() &^ after.Bound
+		p := fc.Inherited&after.Inh | fc.Permitted&bounding
+		var e uint64
+		if fc.Effective {
+			e = p
+		}
+		ex.File = &fileOutcome{program, fc.Text, capNames(p), capNames(e)}
+	}
+	return ex, nil
+}
+
+// capNames lists the capabilities in a vector, never nil (for JSON).
+func capNames(v uint64) []string {
+	names := []string{}
+	if v != 0 {
+		names = strings.Split(capconf.IAB{Inh: v}.String(), ",")
+	}
+	return names
+}
+
+func (ex *Explanation) writeText(w io.Writer) {
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return "(none)"
+		}
+		return strings.Join(v, ",")
+	}
+	if ex.Known {
+		fmt.Fprintf(w, "user          %s (uid %s, gid %s)\n", ex.User, ex.UID, ex.GID)
+		fmt.Fprintf(w, "groups        %s (from NSS)\n", strings.Join(ex.Groups, " "))
+	} else {
+		fmt.Fprintf(w, "user          %s: unknown to NSS, so no rule can name it\n", ex.User)
+	}
+	if ex.Rule != nil {
+		fmt.Fprintf(w, "rule          %s:%d: %s  %s\n", ex.Rule.File, ex.Rule.Line, ex.Rule.Caps, ex.Rule.Who)
+	} else {
+		fmt.Fprintf(w, "rule          none in %s\n", ex.Config)
+	}
+	fmt.Fprintf(w, "authenticate  %s\n", ex.Authenticate)
+	switch ex.Action {
+	case "nothing":
+		fmt.Fprintf(w, "setcred       %s, changes nothing\n", ex.Setcred)
+	case "clear":
+		fmt.Fprintf(w, "setcred       %s, empties the Inheritable and Ambient sets\n", ex.Setcred)
+	case "apply":
+		fmt.Fprintf(w, "setcred       %s, applies IAB %q\n", ex.Setcred, ex.IAB)
+	case "defer":
+		fmt.Fprintf(w, "setcred       %s, keeps IAB %q for pam_end(PAM_SUCCESS|PAM_DATA_SILENT)\n", ex.Setcred, ex.IAB)
+	}
+	if ex.Action == "apply" || ex.Action == "defer" {
+		fmt.Fprintf(w, "  Inheritable %s\n", list(ex.Inheritable))
+		fmt.Fprintf(w, "  Ambient     %s\n", list(ex.Ambient))
+		fmt.Fprintf(w, "  Bounding    drops %s\n", list(ex.BoundingDrop))
+		fmt.Fprintf(w, "  keepcaps    %v\n", ex.KeepCaps)
+	}
+	if ex.File != nil {
+		fmt.Fprintf(w, "program       %s: %s\n", ex.File.Path, ex.File.Caps)
+		fmt.Fprintf(w, "  Permitted   %s\n", list(ex.File.Permitted))
+		fmt.Fprintf(w, "  Effective   %s\n", list(ex.File.Effective))
+	}
+	for _, n := range ex.Notes {
+		fmt.Fprintf(w, "note          %s\n", n)
+	}
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"pam_gocap/capconf"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// fakeSystem reads real files but knows only its own users and groups, has
+// a fixed Bounding set (all but cap_sys_resource) and fixed file caps.
+type fakeSystem struct{ capconf.OS }
+
+var fakeUsers = map[string][]string{"alice": {"alice"}, "bob": {"bob", "netops"}, "carol": {"netops"}, "erin": {"erin"}}
+var fakeGroups = map[string]bool{"alice": true, "bob": true, "erin": true, "netops": true}
+
+func (fakeSystem) LookupUser(name string) (capconf.Groups, error) {
+	g, ok := fakeUsers[name]
+	if !ok {
+		return nil, user.UnknownUserError(name)
+	}
+	return func() []string { return g }, nil
+}
+
+func (fakeSystem) LookupGroup(name string) error {
+	if !fakeGroups[name] {
+		return user.UnknownGroupError(name)
+	}
+	return nil
+}
+
+func (fakeSystem) UserID(name string) (string, string, error) { return "2001", "2001", nil }
+func (fakeSystem) Bounding() uint64                           { return (1<<41 - 1) &^ (1 << 24) }
+
+func (fakeSystem) FileCaps(path string) (fileCaps, error) {
+	switch path {
+	case "/usr/local/bin/ping-netops":
+		return fileCaps{Text: "cap_net_raw=ei", Inherited: 1 << 13, Effective: true}, nil
+	case "/usr/local/bin/chown-p":
+		return fileCaps{Text: "cap_chown=ep", Permitted: 1 << 0, Effective: true}, nil
+	}
+	return fileCaps{}, &fs.PathError{Op: "getxattr", Path: path, Err: fs.ErrNotExist}
+}
+
+func (fakeSystem) IsRegularFile(path string) bool { return osSystem{}.IsRegularFile(path) }
+
+// gocap runs the command and returns its output, errors and exit code.
+func gocap(args ...string) (string, string, int) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut, fakeSystem{})
+	return out.String(), errOut.String(), code
+}
+
+// argsOf reads "# gocap-args: ..." from a file's first line.
+func argsOf(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	args, _ := strings.CutPrefix(first, "# gocap-args: ")
+	if args == first {
+		return ""
+	}
+	return args
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("%s differs; got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// Every message of gocap check, with its exit code, against testdata.
+func TestCheckGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.conf")
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			out, errOut, code := gocap("check", file, "--args", argsOf(t, file))
+			golden(t, strings.TrimSuffix(file, ".conf")+".golden", fmt.Sprintf("%sexit %d\n%s", out, code, errOut))
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	out, _, code := gocap("check", "--format", "json", "testdata/unknown.conf")
+	golden(t, "testdata/unknown.json", out)
+	var v struct {
+		File             string
+		Errors, Warnings int
+		Findings         []Finding
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || code != 1 || v.Errors != 2 || len(v.Findings) != v.Errors+v.Warnings {
+		t.Fatalf("JSON %+v, err %v, exit %d", v, err, code)
+	}
+	out, _, code = gocap("check", "testdata/clean.conf", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"findings": []`) {
+		t.Fatalf("clean file: exit %d, %s", code, out)
+	}
+}
+
+func TestCheckRefusedFiles(t *testing.T) {
+	dir := t.TempDir()
+	ww := filepath.Join(dir, "ww.conf")
+	os.WriteFile(ww, []byte("cap_net_rw alice\n"), 0o644)
+	os.Chmod(ww, 0o666)
+	tests := []struct {
+		name, path, want string
+		code             int
+	}{
+		{"world-writable", ww, ww + ": error: pam_gocap ignores this file: " + ww + ": world-writable: refused\n" +
+			ww + `:1:1: error: unknown capability "cap_net_rw" (did you mean cap_net_raw?)` + "\n", 1},
+		{"directory", dir, dir + ": error: pam_gocap ignores this file: " + dir + ": a directory, not a regular file: refused\n", 1},
+		{"/dev/null is fine", "/dev/null", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, code := gocap("check", tt.path)
+			if out != tt.want || code != tt.code {
+				t.Fatalf("got exit %d:\n%s\nwant exit %d:\n%s", code, out, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestUsageAndIOErrors(t *testing.T) {
+	tests := []struct {
+		args    []string
+		code    int
+		errText string
+	}{
+		{nil, 2, "usage:"},
+		{[]string{"frob"}, 2, `gocap: unknown command "frob"`},
+		{[]string{"check", "/nonexistent/capability.conf"}, 2, "gocap check: open /nonexistent/capability.conf: no such file or directory"},
+		{[]string{"check", "a", "b"}, 2, "gocap check: one FILE at most"},
+		{[]string{"check", "--file", "x"}, 2, "gocap check: --file does not apply here"},
+		{[]string{"check", "--format", "xml", "testdata/clean.conf"}, 2, `gocap check: --format is text or json, not "xml"`},
+		{[]string{"explain"}, 2, "gocap explain: give one USER"},
+		{[]string{"explain", "alice", "--file", "/nonexistent"}, 2, "gocap explain: /nonexistent: getxattr /nonexistent: file does not exist"},
+		{[]string{"check", "--bogus"}, 2, "gocap check: flag provided but not defined: -bogus"},
+	}
+	for _, tt := range tests {
+		out, errOut, code := gocap(tt.args...)
+		if code != tt.code || !strings.HasPrefix(errOut, tt.errText) || out != "" {
+			t.Errorf("gocap %q: exit %d, stdout %q, stderr %q; want exit %d, stderr starting %q", tt.args, code, out, errOut, tt.code, tt.errText)
+		}
+	}
+	if out, _, code := gocap("--version"); code != 0 || out != "gocap devel\n" {
+		t.Errorf("--version: %q, exit %d", out, code)
+	}
+	if out, _, code := gocap("help"); code != 0 || !strings.HasPrefix(out, "usage:") {
+		t.Errorf("help: %q, exit %d", out, code)
+	}
+}
+
+func TestExplainGolden(t *testing.T) {
+	conf := "../../capconf/testdata/basic.conf"
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"alice-ping", []string{"explain", "alice", "--config", conf, "--file", "/usr/local/bin/ping-netops"}},
+		{"bob-keepcaps-defer", []string{"explain", "--config", conf, "--args", "keepcaps defer", "bob"}},
+		{"erin-none", []string{"explain", "erin", "--config", conf, "--file", "/usr/local/bin/ping-netops"}},
+		{"mallory-unknown", []string{"explain", "mallory", "--config", conf, "--args", "default=cap_chown"}},
+		{"alice-chown-permitted", []string{"explain", "alice", "--config", conf, "--file", "/usr/local/bin/chown-p"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := gocap(tt.args...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden(t, "testdata/explain-"+tt.name+".golden", out)
+		})
+	}
+}
+
+func TestExplainJSON(t *testing.T) {
+	out, _, code := gocap("explain", "alice", "--config", "../../capconf/testdata/basic.conf", "--file", "/usr/local/bin/ping-netops", "--format", "json")
+	var ex Explanation
+	if err := json.Unmarshal([]byte(out), &ex); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v: %s", code, err, out)
+	}
+	want := Explanation{
+		User: "alice", UID: "2001", GID: "2001", Groups: []string{"alice"}, Known: true,
+		Config:       "../../capconf/testdata/basic.conf",
+		Rule:         &ruleJSON{"../../capconf/testdata/basic.conf", 2, "cap_net_raw", "alice @netops"},
+		Authenticate: "PAM_SUCCESS", Setcred: "PAM_SUCCESS", Action: "apply", IAB: "cap_net_raw",
+		Inheritable: []string{"cap_net_raw"}, Ambient: []string{}, BoundingDrop: []string{},
+		Notes: []string{
+			`../../capconf/testdata/basic.conf:2: user "alice" matched "cap_net_raw"`,
+			`../../capconf/testdata/basic.conf:2: applying IAB "cap_net_raw" for user "alice"`,
+		},
+		File: &fileOutcome{"/usr/local/bin/ping-netops", "cap_net_raw=ei", []string{"cap_net_raw"}, []string{"cap_net_raw"}},
+	}
+	if !reflect.DeepEqual(ex, want) {
+		t.Fatalf("got  %+v\nwant %+v", ex, want)
+	}
+}

@@ -1,0 +1,116 @@
+// Command gocap checks capability.conf and explains what a user gets from
+// it, with the same code that pam_gocap.so decides with.
+//
+//	gocap check [FILE] [--args "MODULE ARGS"] [--format text|json]
+//	gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--format text|json]
+//	gocap --version
+//	gocap help
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is set at build time (-ldflags -X main.version=...).
+var version = "devel"
+
+const usage = `usage:
+  gocap check [FILE] [--args "MODULE ARGS"] [--format text|json]
+      Report every problem in FILE (default /etc/security/capability.conf),
+      as FILE:LINE:COL: error|warning: message. Exit 0 when there is no
+      error, 1 when there is, 2 on a usage or I/O problem.
+  gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--format text|json]
+      Show USER's groups, the rule that names USER, what pam_gocap's
+      authenticate and setcred do, and with --file what a program with file
+      capabilities at PATH gets after USER's shell runs it.
+  gocap --version
+  gocap help
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, osSystem{}))
+}
+
+// run is gocap with its arguments, output streams and system; it returns
+// the exit code.
+func run(args []string, stdout, stderr io.Writer, sys system) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "--version", "-version", "version":
+		fmt.Fprintf(stdout, "gocap %s\n", version)
+		return 0
+	case "check":
+		return runCheck(args[1:], stdout, stderr, sys)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr, sys)
+	}
+	fmt.Fprintf(stderr, "gocap: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+// options are the flags both commands take; positional arguments may come
+// before or after them.
+type options struct {
+	config, args, file, format string
+	positional                 []string
+}
+
+func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string) (*options, bool) {
+	o := &options{format: "text"}
+	fs := flag.NewFlagSet("gocap "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.config, "config", "", "rules file")
+	fs.StringVar(&o.args, "args", "", "module arguments, as in the PAM service file")
+	fs.StringVar(&o.file, "file", "", "program with file capabilities")
+	fs.StringVar(&o.format, "format", "text", "text or json")
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			fmt.Fprintf(stderr, "gocap %s: %v\n", cmd, err)
+			return nil, false
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			o.positional = append(o.positional, args[0])
+			args = args[1:]
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name := range set {
+		if !contains(allowed, name) {
+			fmt.Fprintf(stderr, "gocap %s: --%s does not apply here\n", cmd, name)
+			return nil, false
+		}
+	}
+	if o.format != "text" && o.format != "json" {
+		fmt.Fprintf(stderr, "gocap %s: --format is text or json, not %q\n", cmd, o.format)
+		return nil, false
+	}
+	return o, true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// moduleArgs splits --args as libpam splits a service file line.
+func moduleArgs(s string) []string { return strings.Fields(s) }
+
+// errUsage marks a problem with how gocap was called.
+var errUsage = errors.New("usage")
