@@ -7,6 +7,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share/pam-gocap
 SYSCONFDIR ?= /etc
 PAMCONFIGS ?= $(PREFIX)/share/pam-configs
+MANDIR     ?= $(PREFIX)/share/man
 VERSION    ?= 0.1.0
 # Where this system's libpam looks for modules: beside pam_unix.so.
 PAMDIR     ?= $(patsubst %/,%,$(dir $(firstword $(wildcard \
@@ -24,12 +25,24 @@ GOFLAGS   ?= -trimpath
 SO_LDFLAGS = -s -w -extldflags=-Wl,--version-script=$(CURDIR)/pam_gocap.map
 GO_SRC     = $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 SO_SRC     = $(GO_SRC) exports.c decision.h pam_gocap.map
+# The Debian package.
+DEB_ARCH      = $(shell dpkg --print-architecture)
+DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
+DEB_ROOT      = build/deb/root
+DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
+
 # A second build whose helper path points into build/test, for the tests.
 TESTDIR    = $(CURDIR)/build/test
 
 
-.PHONY: all test test-unit test-module docker-test demo install install-files uninstall deb clean FORCE
-all: pam_gocap.so pam_gocap-helper gocap
+.PHONY: all man test test-unit test-module test-package docker-test demo install install-files uninstall deb clean FORCE
+all: pam_gocap.so pam_gocap-helper gocap man
+
+MANPAGES = build/man/pam_gocap.8 build/man/gocap.8
+man: $(MANPAGES)
+build/man/%.8: man/%.8.md go.mod
+	@mkdir -p build/man
+	$(GO) run github.com/cpuguy83/go-md2man/v2 -in $< -out $@
 
 # The helper path is compiled into the module: rebuild it when it changes.
 build/helper-path: FORCE
@@ -44,10 +57,10 @@ pam_gocap.so: $(SO_SRC) build/helper-path
 	cp build/$@ $@
 
 pam_gocap-helper: $(GO_SRC)
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -ldflags "-s -w" -o $@ ./cmd/pam_gocap-helper
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=pie -ldflags "-s -w" -o $@ ./cmd/pam_gocap-helper
 
 gocap: $(GO_SRC)
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -ldflags "-s -w -X main.version=$(VERSION)" -o $@ ./cmd/gocap
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=pie -ldflags "-s -w -X main.version=$(VERSION)" -o $@ ./cmd/gocap
 
 $(TESTDIR)/pam_gocap.so: $(SO_SRC)
 	mkdir -p $(TESTDIR)
@@ -62,7 +75,21 @@ $(TESTDIR)/pamhost: tests/c/pamhost.c
 	mkdir -p $(TESTDIR)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam -lpthread
 
-test: test-unit test-module docker-test
+test: test-unit test-module test-package docker-test
+
+# The package and the installed tree: lintian, man pages that render without
+# warnings, and what make install lays out and uninstall removes.
+test-package: $(DEB)
+	lintian --fail-on error,warning --suppress-tags $(LINTIAN_ACCEPTED) $(DEB)
+	for m in $(MANPAGES); do \
+		out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z $$m 2>&1 >/dev/null); \
+		[ -z "$$out" ] || { echo "$$m: $$out"; exit 1; }; done
+	bash tests/install-layout.sh
+
+# Tags accepted on purpose: Go code has no _FORTIFY_SOURCE functions to use;
+# the helper is run by the module only and has no man page of its own; the
+# package is not an upload to Debian, so there is no ITP bug to close.
+LINTIAN_ACCEPTED = hardening-no-fortify-functions,no-manual-page,initial-upload-closes-no-bugs
 
 # su, login, sshd and pamtester in a Debian 12 container, pam_cap.so beside.
 docker-test:
@@ -88,6 +115,8 @@ install-files: all
 	install -D -m 0755 gocap $(DESTDIR)$(SBINDIR)/gocap
 	install -D -m 0644 capability.conf.example $(DESTDIR)$(DATADIR)/capability.conf.example
 	install -D -m 0644 debian-pkg/pam-config $(DESTDIR)$(PAMCONFIGS)/gocap
+	install -d $(DESTDIR)$(MANDIR)/man8
+	for m in $(MANPAGES); do gzip -9n <$$m >$(DESTDIR)$(MANDIR)/man8/$$(basename $$m).gz; done
 
 # The rules file only when there is none: an administrator's is never replaced.
 install: install-files
@@ -97,21 +126,19 @@ install: install-files
 # Removes what install-files put, but never capability.conf.
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_gocap.so $(DESTDIR)$(HELPER) $(DESTDIR)$(SBINDIR)/gocap \
-		$(DESTDIR)$(DATADIR)/capability.conf.example $(DESTDIR)$(PAMCONFIGS)/gocap
+		$(DESTDIR)$(DATADIR)/capability.conf.example $(DESTDIR)$(PAMCONFIGS)/gocap \
+		$(DESTDIR)$(MANDIR)/man8/pam_gocap.8.gz $(DESTDIR)$(MANDIR)/man8/gocap.8.gz
 	-rmdir $(DESTDIR)$(dir $(HELPER)) $(DESTDIR)$(DATADIR) 2>/dev/null
 
 # A Debian package built with dpkg-deb: the module where Debian's libpam
 # looks, a pam-auth-update profile that is off until enabled, and
 # maintainer scripts that call pam-auth-update as Debian's PAM packages do.
-DEB_ARCH      = $(shell dpkg --print-architecture)
-DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
-DEB_ROOT      = build/deb/root
-DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 deb: $(DEB)
-$(DEB): all debian-pkg/*
+$(DEB): all debian-pkg/* Makefile
 	rm -rf $(DEB_ROOT)
 	$(MAKE) install-files PREFIX=/usr DESTDIR=$(CURDIR)/$(DEB_ROOT) PAMDIR=/usr/lib/$(DEB_MULTIARCH)/security
 	install -D -m 0644 debian-pkg/copyright $(DEB_ROOT)/usr/share/doc/pam-gocap/copyright
+	gzip -9n <debian-pkg/changelog >$(DEB_ROOT)/usr/share/doc/pam-gocap/changelog.Debian.gz
 	install -d -m 0755 $(DEB_ROOT)/DEBIAN
 	install -m 0755 debian-pkg/postinst debian-pkg/prerm $(DEB_ROOT)/DEBIAN/
 	sed -e 's/@VERSION@/$(VERSION)-1/' -e 's/@ARCH@/$(DEB_ARCH)/' \

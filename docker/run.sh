@@ -37,7 +37,8 @@ test)
 	docker exec "$name" /opt/pam-gocap-test/scenarios.sh pam_gocap.so | tee build/docker-gocap.log || status=1
 	docker exec "$name" /opt/pam-gocap-test/scenarios.sh pam_cap.so | tee build/docker-pamcap.log || status=1
 	docker exec "$name" /opt/pam-gocap-test/scenarios.sh compare | tee build/docker-compare.log || status=1
-	cat build/docker-gocap.log build/docker-pamcap.log build/docker-compare.log |
+	docker exec "$name" /opt/pam-gocap-test/scenarios.sh uninstall | tee build/docker-uninstall.log || status=1
+	cat build/docker-gocap.log build/docker-pamcap.log build/docker-compare.log build/docker-uninstall.log |
 		awk '/ passed, .* failed$/ { p += $1; f += $3 } END { printf "docker: %d passed, %d failed\n", p, f }'
 	exit $status
 	;;

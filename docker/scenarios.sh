@@ -1,12 +1,13 @@
 #!/bin/bash
-# scenarios.sh MODULE: the harness's scenarios, run inside the test
-# container with MODULE (pam_gocap.so or pam_cap.so) in su, login, sshd and
-# the test services. Every check is an assertion; what both modules must
+# scenarios.sh MODULE|compare|uninstall: the harness's scenarios, run inside
+# the test container with MODULE (pam_gocap.so or pam_cap.so) in su, login,
+# sshd and the test services; then "compare" compares the two runs and
+# "uninstall" removes the package and checks that logins still work. Every check is an assertion; what both modules must
 # agree on goes to /tmp/results-MODULE for `scenarios.sh compare`.
 # Ends with "N passed, N failed" and a non-zero exit on any failure.
 set -u
 export DEBIAN_FRONTEND=noninteractive
-MODULE=${1:?usage: scenarios.sh pam_gocap.so|pam_cap.so|compare}
+MODULE=${1:?usage: scenarios.sh pam_gocap.so|pam_cap.so|compare|uninstall}
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
@@ -19,6 +20,19 @@ summary() {
 	[ "$fail" -eq 0 ]
 	exit
 }
+
+# After everything else: remove the package; logins must go on working.
+if [ "$MODULE" = uninstall ]; then
+	sed -i '/pam_gocap.so/d' /etc/pam.d/su
+	dpkg -r pam-gocap >/dev/null 2>&1 && ok "dpkg -r pam-gocap" || bad "dpkg -r pam-gocap failed"
+	grep -rq pam_gocap /etc/pam.d/common-* && bad "pam_gocap still in common-*" || ok "pam-auth-update took pam_gocap out of common-*"
+	[ ! -e /usr/libexec/pam_gocap/pam_gocap-helper ] && [ -z "$(find / -xdev -name pam_gocap.so 2>/dev/null)" ] &&
+		ok "module and helper removed" || bad "module or helper left behind"
+	check "su still works" "$(su - alice -c 'echo in')" in
+	check "ssh still works" "$(timeout 20 sshpass -p secret-alice ssh -o PubkeyAuthentication=no \
+		-o PreferredAuthentications=keyboard-interactive alice@127.0.0.1 'echo in' 2>&1)" in
+	summary
+fi
 
 if [ "$MODULE" = compare ]; then
 	if out=$(diff /tmp/results-pam_cap.so /tmp/results-pam_gocap.so); then
