@@ -49,6 +49,7 @@ func (e *LineError) Error() string {
 type reader struct {
 	file   string
 	br     *bufio.Reader
+	long   []byte // a line longer than br's buffer, put together
 	line   int
 	crlf   bool     // the current line ended in "\r\n"
 	fields [][]byte // fields of the current line, valid until the next call
@@ -56,7 +57,7 @@ type reader struct {
 }
 
 func newReader(file string, r io.Reader) *reader {
-	return &reader{file: file, br: bufio.NewReaderSize(r, MaxLineLength+len("\r\n"))}
+	return &reader{file: file, br: bufio.NewReaderSize(r, 4096)}
 }
 
 // next moves to the next line that holds a rule. It returns io.EOF at the
@@ -76,7 +77,9 @@ func (r *reader) next() error {
 	}
 }
 
-// readLine returns the next line without its line end.
+// readLine returns the next line without its line end. Most lines fit the
+// reader's small buffer; a longer one is put together in r.long, up to the
+// limit, and the rest of a line over the limit is skipped unread.
 func (r *reader) readLine() ([]byte, error) {
 	text, err := r.br.ReadSlice('\n')
 	if len(text) == 0 && err == io.EOF {
@@ -84,13 +87,15 @@ func (r *reader) readLine() ([]byte, error) {
 	}
 	r.line++
 	if errors.Is(err, bufio.ErrBufferFull) {
+		r.long = append(r.long[:0], text...)
+		for errors.Is(err, bufio.ErrBufferFull) && len(r.long) <= MaxLineLength+len("\r\n") {
+			text, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, text...)
+		}
 		for errors.Is(err, bufio.ErrBufferFull) {
 			_, err = r.br.ReadSlice('\n')
 		}
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		return nil, r.errorf(1, "line is longer than %d bytes; it is ignored and so is the rest of the file", MaxLineLength)
+		text = r.long
 	}
 	if err != nil && err != io.EOF {
 		return nil, err
