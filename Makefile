@@ -35,7 +35,7 @@ DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 TESTDIR    = $(CURDIR)/build/test
 
 
-.PHONY: all man test test-unit test-module test-package docker-test demo install install-files uninstall deb clean FORCE
+.PHONY: all man test test-unit test-module test-package fuzz stress docker-test demo install install-files uninstall deb clean FORCE
 all: pam_gocap.so pam_gocap-helper gocap man
 
 MANPAGES = build/man/pam_gocap.8 build/man/gocap.8
@@ -75,7 +75,21 @@ $(TESTDIR)/pamhost: tests/c/pamhost.c
 	mkdir -p $(TESTDIR)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam -lpthread
 
-test: test-unit test-module test-package docker-test
+test: test-unit test-module test-package fuzz docker-test
+
+# Each fuzz target for FUZZTIME; a crasher found is kept by go test under
+# capconf/testdata/fuzz and runs as a regression case from then on.
+FUZZTIME ?= 60s
+FUZZ_TARGETS = FuzzParseIAB FuzzFindRule FuzzParseArgs
+fuzz:
+	for f in $(FUZZ_TARGETS); do \
+		CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./capconf || exit 1; done
+
+# The module tests with the full counts: 10,000 transactions in one host,
+# 8 threads x 1,000 transactions.
+stress: $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
+	PAM_GOCAP_STRESS=1 PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap \
+		$(GO) test -count=1 -timeout 60m -v -run 'LongRunning|EightThreads|Forked|Hostile|Changing' ./tests/...
 
 # The package and the installed tree: lintian, man pages that render without
 # warnings, and what make install lays out and uninstall removes.

@@ -51,10 +51,32 @@ static volatile sig_atomic_t forked;
 
 static void note_fork(void) { forked = 1; }
 
-__attribute__((constructor)) static void note_runtime_process(void)
+/* The host's SIGPIPE disposition from before the Go runtime existed. */
+static struct sigaction host_sigpipe;
+
+/* Runs before the Go runtime's own constructor (prioritized constructors
+ * come first), so what it sees is the host's. */
+__attribute__((constructor(101))) static void note_host(void)
 {
     runtime_pid = getpid();
     pthread_atfork(NULL, NULL, note_fork);
+    sigaction(SIGPIPE, NULL, &host_sigpipe);
+}
+
+/* Runs after the Go runtime's constructor: wait for the runtime to finish
+ * starting, then give SIGPIPE back to the host. In a library the runtime
+ * installs a SIGPIPE handler that forwards to the host's; that would turn a
+ * host's SIG_IGN into a handler, which exec resets to default for the
+ * host's children. Our Go code writes to no pipe, so the runtime needs no
+ * SIGPIPE of its own. SA_ONSTACK stays, as the runtime sets it on every
+ * handler: a signal may arrive while a thread runs on a goroutine stack. */
+__attribute__((constructor)) static void restore_host_sigpipe(void)
+{
+    struct sigaction sa = host_sigpipe;
+    gocap_runtime_ready();
+    if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+        sa.sa_flags |= SA_ONSTACK;
+    sigaction(SIGPIPE, &sa, NULL);
 }
 
 static int go_may_run(void) { return !forked && getpid() == runtime_pid; }

@@ -56,6 +56,12 @@ func gocap_decide(entry, status C.int, user *C.char, argc C.int, argv **C.char) 
 	return C.CString(capconf.Decide(req, capconf.OS{}).Encode())
 }
 
+// gocap_runtime_ready returns once the Go runtime has started: a call into
+// Go from C waits for that.
+//
+//export gocap_runtime_ready
+func gocap_runtime_ready() {}
+
 func goStrings(argc C.int, argv **C.char) []string {
 	if argc <= 0 || argv == nil {
 		return nil

@@ -37,7 +37,7 @@ func TestIncompleteWhenUserNotYetAvailable(t *testing.T) {
 func TestForkedChildren(t *testing.T) {
 	e := newEnv(t)
 	conf := e.conf("c.conf", mainConf)
-	const children = 500
+	children := 2000
 	tests := []struct {
 		name    string
 		args    []string

@@ -31,9 +31,30 @@ var testUsers = []struct {
 	{"carol", "netops", 2003, nil},
 	{"dave", "dave", 2004, []string{"admins"}},
 	{"erin", "erin", 2005, nil},
+	// t0..t7 each get one capability, for the threads test.
+	{"t0", "t0", 2010, nil}, {"t1", "t1", 2011, nil}, {"t2", "t2", 2012, nil}, {"t3", "t3", 2013, nil},
+	{"t4", "t4", 2014, nil}, {"t5", "t5", 2015, nil}, {"t6", "t6", 2016, nil}, {"t7", "t7", 2017, nil},
+	// names at the usual 32-byte limit of useradd and groupadd
+	{longName, longGroup, 2020, nil},
 }
 
-var testGroups = map[string]int{"alice": 2001, "bob": 2002, "dave": 2004, "erin": 2005, "netops": 2100, "admins": 2101}
+const (
+	longName  = "u2345678901234567890123456789012"
+	longGroup = "g2345678901234567890123456789012"
+)
+
+var testGroups = map[string]int{"alice": 2001, "bob": 2002, "dave": 2004, "erin": 2005, "netops": 2100, "admins": 2101,
+	"t0": 2010, "t1": 2011, "t2": 2012, "t3": 2013, "t4": 2014, "t5": 2015, "t6": 2016, "t7": 2017, longGroup: 2020}
+
+// stress is set by `make stress`: the full counts instead of CI's.
+var stress = os.Getenv("PAM_GOCAP_STRESS") != ""
+
+func count(ci, full int) int {
+	if stress {
+		return full
+	}
+	return ci
+}
 
 const nsScript = `set -e
 mount --bind "$PAM_GOCAP_ETC/passwd" /etc/passwd

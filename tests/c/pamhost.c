@@ -17,6 +17,13 @@
  *                   wait for it at most 10 s (prints "child I timeout")
  *   threads:U1,U2,..:ROUNDS  one thread per user, each running ROUNDS whole
  *                   transactions (auth, setcred, caps, end) at once
+ *   soak:N:S1,S2,..:U1,U2,..  N whole transactions in a row, rotating
+ *                   services and users; prints resident memory, open
+ *                   descriptors and threads after transactions 1000 and N
+ *   signals         install handlers for SIGCHLD, SIGINT, SIGTERM, SIGHUP,
+ *                   SIGALRM and SIGPIPE, run auth, setcred and end, and print
+ *                   every signal whose handler was replaced or whose flags
+ *                   changed
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -190,6 +198,87 @@ static void threads(const char *spec)
         pthread_join(ws[i].tid, NULL);
 }
 
+/* status_kb reads a "Name:   N kB" (or plain N) field of /proc/self/status. */
+static long status_field(const char *name)
+{
+    char line[256];
+    long v = -1;
+    size_t n = strlen(name);
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, name, n) && line[n] == ':')
+            v = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n - 3; /* ".", ".." and the directory itself */
+}
+
+static void soak(const char *spec)
+{
+    char *copy = strdup(spec), *save;
+    int n = atoi(strtok_r(copy, ":", &save));
+    char *services = strtok_r(NULL, ":", &save), *users = strtok_r(NULL, ":", &save);
+    const char *svc[16], *usr[16];
+    int ns = 0, nu = 0;
+    for (char *s2, *t = strtok_r(services, ",", &s2); t && ns < 16; t = strtok_r(NULL, ",", &s2))
+        svc[ns++] = t;
+    for (char *s2, *t = strtok_r(users, ",", &s2); t && nu < 16; t = strtok_r(NULL, ",", &s2))
+        usr[nu++] = t;
+    const char *keep = service;
+    for (int i = 1; i <= n; i++) {
+        service = svc[i % ns];
+        pam_handle_t *pamh = start(usr[i % nu]);
+        pam_authenticate(pamh, 0);
+        pam_setcred(pamh, PAM_ESTABLISH_CRED);
+        pam_end(pamh, PAM_SUCCESS);
+        if (i == 1000 || i == n)
+            printf("soak %d rss_kb=%ld fds=%d threads=%ld\n", i, status_field("VmRSS"), open_fds(),
+                   status_field("Threads"));
+    }
+    service = keep;
+    free(copy);
+}
+
+static void on_signal(int sig) { (void)sig; }
+
+static void signals(void)
+{
+    static const int mine[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGPIPE };
+    struct sigaction before[65], after[65], sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+        sigaction(mine[i], &sa, NULL);
+    for (int s = 1; s < 65; s++)
+        sigaction(s, NULL, &before[s]);
+    pam_handle_t *pamh = start(user);
+    printf("authenticate %s\n", code(pam_authenticate(pamh, 0)));
+    printf("setcred %s\n", code(pam_setcred(pamh, PAM_ESTABLISH_CRED)));
+    pam_end(pamh, PAM_SUCCESS);
+    for (int s = 1; s < 65; s++) {
+        sigaction(s, NULL, &after[s]);
+        int added = after[s].sa_flags & ~before[s].sa_flags, removed = before[s].sa_flags & ~after[s].sa_flags;
+        if (after[s].sa_handler != before[s].sa_handler)
+            printf("signal %d handler replaced\n", s);
+        else if (added == SA_ONSTACK && !removed)
+            printf("signal %d SA_ONSTACK added\n", s);
+        else if (added || removed)
+            printf("signal %d flags +%#x -%#x\n", s, added, removed);
+    }
+    printf("signals checked\n");
+}
+
 int main(int argc, char **argv)
 {
     int opt;
@@ -213,6 +302,14 @@ int main(int argc, char **argv)
         arg = arg ? arg + 1 : "";
         if (!strncmp(op, "threads:", 8)) {
             threads(arg);
+            continue;
+        }
+        if (!strncmp(op, "soak:", 5)) {
+            soak(arg);
+            continue;
+        }
+        if (!strcmp(op, "signals")) {
+            signals();
             continue;
         }
         if (pamh == NULL)
