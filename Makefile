@@ -35,7 +35,7 @@ DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 TESTDIR    = $(CURDIR)/build/test
 
 
-.PHONY: all man test test-unit test-module test-package fuzz stress docker-test demo install install-files uninstall deb clean FORCE
+.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test demo install install-files uninstall deb clean FORCE
 all: pam_gocap.so pam_gocap-helper gocap man
 
 MANPAGES = build/man/pam_gocap.8 build/man/gocap.8
@@ -84,6 +84,10 @@ FUZZ_TARGETS = FuzzParseIAB FuzzFindRule FuzzParseArgs
 fuzz:
 	for f in $(FUZZ_TARGETS); do \
 		CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./capconf || exit 1; done
+
+# pam_gocap.so next to pam_cap.so and no module: writes BENCHMARKS.md.
+bench: pam_gocap.so $(TESTDIR)/pamhost
+	bash bench/bench.sh
 
 # The module tests with the full counts: 10,000 transactions in one host,
 # 8 threads x 1,000 transactions.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run.sh [test|demo]: build the test image and run the scenarios (test) or
-# the demo in a container. Starts a Docker engine if none runs, and stops
+# run.sh [test|demo|bench]: build the test image and run the scenarios
+# (test), the demo, or the ssh login timing (bench) in a container. Starts a Docker engine if none runs, and stops
 # what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +43,5 @@ test)
 	exit $status
 	;;
 demo) docker exec "$name" /opt/pam-gocap-test/demo.sh ;;
+bench) docker exec "$name" /opt/pam-gocap-test/scenarios.sh sshbench ;;
 esac

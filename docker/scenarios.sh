@@ -7,7 +7,7 @@
 # Ends with "N passed, N failed" and a non-zero exit on any failure.
 set -u
 export DEBIAN_FRONTEND=noninteractive
-MODULE=${1:?usage: scenarios.sh pam_gocap.so|pam_cap.so|compare|uninstall}
+MODULE=${1:?usage: scenarios.sh pam_gocap.so|pam_cap.so|compare|uninstall|sshbench}
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
@@ -32,6 +32,22 @@ if [ "$MODULE" = uninstall ]; then
 	check "ssh still works" "$(timeout 20 sshpass -p secret-alice ssh -o PubkeyAuthentication=no \
 		-o PreferredAuthentications=keyboard-interactive alice@127.0.0.1 'echo in' 2>&1)" in
 	summary
+fi
+
+# For make bench: median ssh login time over 20 public-key logins per module.
+if [ "$MODULE" = sshbench ]; then
+	for m in pam_gocap.so pam_cap.so; do
+		case $m in
+		pam_gocap.so) pam-auth-update --package --disable capability && pam-auth-update --package --enable gocap ;;
+		pam_cap.so) pam-auth-update --package --disable gocap && pam-auth-update --package --enable capability ;;
+		esac
+		for n in $(seq 20); do
+			t0=$(date +%s%N)
+			ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 true
+			echo $((($(date +%s%N) - t0) / 1000))
+		done | sort -n | awk -v m=$m '{ v[NR] = $1 } END { printf "ssh %s %d\n", m, v[int((NR + 1) / 2)] }'
+	done
+	exit 0
 fi
 
 if [ "$MODULE" = compare ]; then

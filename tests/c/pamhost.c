@@ -20,6 +20,8 @@
  *   soak:N:S1,S2,..:U1,U2,..  N whole transactions in a row, rotating
  *                   services and users; prints resident memory, open
  *                   descriptors and threads after transactions 1000 and N
+ *   bench:N         N whole transactions (start, auth, setcred, end) after
+ *                   100 untimed ones; prints microseconds per transaction
  *   signals         install handlers for SIGCHLD, SIGINT, SIGTERM, SIGHUP,
  *                   SIGALRM and SIGPIPE, run auth, setcred and end, and print
  *                   every signal whose handler was replaced or whose flags
@@ -250,6 +252,22 @@ static void soak(const char *spec)
     free(copy);
 }
 
+static void bench(int n)
+{
+    struct timespec t0, t1;
+    for (int i = -100; i < n; i++) {
+        if (i == 0)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+        pam_handle_t *pamh = start(user);
+        pam_authenticate(pamh, 0);
+        pam_setcred(pamh, PAM_ESTABLISH_CRED);
+        pam_end(pamh, PAM_SUCCESS);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / n;
+    printf("bench %d us_per_transaction=%.1f\n", n, us);
+}
+
 static void on_signal(int sig) { (void)sig; }
 
 static void signals(void)
@@ -306,6 +324,10 @@ int main(int argc, char **argv)
         }
         if (!strncmp(op, "soak:", 5)) {
             soak(arg);
+            continue;
+        }
+        if (!strncmp(op, "bench:", 6)) {
+            bench(atoi(arg));
             continue;
         }
         if (!strcmp(op, "signals")) {
