@@ -15,6 +15,13 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 check() { # check NAME GOT WANT
 	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
 }
+# use_module MODULE: enable MODULE's pam-auth-update profile, disable the other.
+use_module() {
+	case $1 in
+	pam_gocap.so) pam-auth-update --package --disable capability && pam-auth-update --package --enable gocap ;;
+	pam_cap.so) pam-auth-update --package --disable gocap && pam-auth-update --package --enable capability ;;
+	esac
+}
 summary() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
@@ -37,10 +44,7 @@ fi
 # For make bench: median ssh login time over 20 public-key logins per module.
 if [ "$MODULE" = sshbench ]; then
 	for m in pam_gocap.so pam_cap.so; do
-		case $m in
-		pam_gocap.so) pam-auth-update --package --disable capability && pam-auth-update --package --enable gocap ;;
-		pam_cap.so) pam-auth-update --package --disable gocap && pam-auth-update --package --enable capability ;;
-		esac
+		use_module $m
 		for n in $(seq 20); do
 			t0=$(date +%s%N)
 			ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 true
@@ -64,10 +68,7 @@ RESULTS=/tmp/results-$MODULE
 record() { echo "$1 = $2" >>"$RESULTS"; }
 short=${MODULE%.so}
 
-case $MODULE in
-pam_gocap.so) pam-auth-update --package --disable capability && pam-auth-update --package --enable gocap ;;
-pam_cap.so) pam-auth-update --package --disable gocap && pam-auth-update --package --enable capability ;;
-esac
+use_module "$MODULE"
 grep -q "^auth.*$MODULE" /etc/pam.d/common-auth && ok "$short: pam-auth-update put it in common-auth" ||
 	bad "$short: not in common-auth"
 # su run by root stops at pam_rootok, before common-auth: the module goes
