@@ -35,7 +35,7 @@ DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 TESTDIR    = $(CURDIR)/build/test
 
 
-.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test demo install install-files uninstall deb clean FORCE
+.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test ldap-test demo install install-files uninstall deb clean FORCE
 all: pam_gocap.so pam_gocap-helper gocap man
 
 MANPAGES = build/man/pam_gocap.8 build/man/gocap.8
@@ -112,6 +112,11 @@ LINTIAN_ACCEPTED = hardening-no-fortify-functions,no-manual-page,initial-upload-
 # su, login, sshd and pamtester in a Debian 12 container, pam_cap.so beside.
 docker-test:
 	bash docker/run.sh test
+	bash docker/run.sh ldap
+
+# @group rules for users and groups from a slapd directory, up and down.
+ldap-test:
+	bash docker/run.sh ldap
 
 # Build, start a container, log two users in over ssh, show what they got.
 demo:

@@ -154,6 +154,12 @@ type Groups func() []string
 // line's *LineError, so that a broken line never lets a later, more
 // generous rule apply in its place.
 func FindRule(file string, r io.Reader, user string, groups Groups) (*Rule, error) {
+	return findRule(file, r, user, groups, func(string, int) {})
+}
+
+// findRule is FindRule that also tells missed about each "@group" token it
+// compared with the user's groups without a match, with its line.
+func findRule(file string, r io.Reader, user string, groups Groups, missed func(group string, line int)) (*Rule, error) {
 	rd := newReader(file, r)
 	var groupNames []string
 	groupsLoaded := false
@@ -179,6 +185,7 @@ func FindRule(file string, r io.Reader, user string, groups Groups) (*Rule, erro
 					return rd.rule(), nil
 				}
 			}
+			missed(string(tok[1:]), rd.line)
 		}
 	}
 }

@@ -92,6 +92,8 @@ type System interface {
 	// LookupUser reports whether the user exists and how to list the
 	// names of the user's groups.
 	LookupUser(name string) (Groups, error)
+	// LookupGroup reports whether NSS knows the group.
+	LookupGroup(name string) error
 }
 
 // ErrRefused marks a rules file that pam_gocap will not read.
@@ -200,6 +202,31 @@ func (d *decider) setcred(status UserStatus) {
 	d.answer.Action = ApplyIAB
 }
 
+// missedGroup is an "@group" token that did not name the user.
+type missedGroup struct {
+	name string
+	line int
+}
+
+// maxMissedGroups bounds the group look-ups made to explain a miss.
+const maxMissedGroups = 8
+
+// checkMissedGroups logs the groups of rules that did not apply to the user
+// because NSS does not know them at all: a typo, or a directory that cannot
+// be reached, in which case its members get nothing from those rules.
+func (d *decider) checkMissedGroups(path string, missed []missedGroup) {
+	seen := map[string]bool{}
+	for _, m := range missed {
+		if seen[m.name] {
+			continue
+		}
+		seen[m.name] = true
+		if err := d.sys.LookupGroup(m.name); err != nil {
+			d.logf(LogWarning, "%s:%d: group %q is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user %q", path, m.line, m.name, d.user)
+		}
+	}
+}
+
 // findRule finds the user's rule. It returns a nil rule and a nil error
 // when none applies, and logs what it found.
 func (d *decider) findRule() (*Rule, error) {
@@ -224,7 +251,13 @@ func (d *decider) findRule() (*Rule, error) {
 		return nil, nil
 	}
 	defer f.Close()
-	rule, err := FindRule(path, f, d.user, groups)
+	var missed []missedGroup
+	rule, err := findRule(path, f, d.user, groups, func(g string, line int) {
+		if len(missed) < maxMissedGroups {
+			missed = append(missed, missedGroup{g, line})
+		}
+	})
+	d.checkMissedGroups(path, missed)
 	if err != nil {
 		d.logf(LogErr, "%v; user %q gets nothing", err, d.user)
 		return nil, err

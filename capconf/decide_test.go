@@ -27,6 +27,17 @@ func (s fakeSystem) OpenConfig(path string) (io.ReadCloser, error) {
 	return io.NopCloser(strings.NewReader(data)), nil
 }
 
+func (s fakeSystem) LookupGroup(name string) error {
+	for _, groups := range s.users {
+		for _, g := range groups {
+			if g == name {
+				return nil
+			}
+		}
+	}
+	return user.UnknownGroupError(name)
+}
+
 func (s fakeSystem) LookupUser(name string) (Groups, error) {
 	groups, ok := s.users[name]
 	if !ok {
@@ -37,11 +48,12 @@ func (s fakeSystem) LookupUser(name string) (Groups, error) {
 
 var testSystem = fakeSystem{
 	files: map[string]string{
-		DefaultConfig: "cap_net_raw alice\n^cap_sys_nice,!cap_setpcap @admins\nall carol\nnone dave\ncap_net_rw erin\n",
-		"/star.conf":  "cap_chown *\n",
-		"/ww.conf":    "WORLD-WRITABLE",
-		"/long.conf":  "cap_chown alice\ncap_net_raw " + strings.Repeat("x", MaxLineLength) + "\ncap_net_raw *\n",
-		"/empty.conf": "",
+		DefaultConfig:  "cap_net_raw alice\n^cap_sys_nice,!cap_setpcap @admins\nall carol\nnone dave\ncap_net_rw erin\n",
+		"/star.conf":   "cap_chown *\n",
+		"/ww.conf":     "WORLD-WRITABLE",
+		"/long.conf":   "cap_chown alice\ncap_net_raw " + strings.Repeat("x", MaxLineLength) + "\ncap_net_raw *\n",
+		"/empty.conf":  "",
+		"/groups.conf": "cap_chown @ghosts\ncap_net_raw @admins @ghosts\nnone *\n",
 	},
 	users: map[string][]string{
 		"alice": {"alice"}, "bob": {"bob", "admins"}, "carol": {"carol"},
@@ -105,6 +117,10 @@ func TestDecide(t *testing.T) {
 			logs: []string{fmt.Sprintf(`3 /long.conf:2:1: line is longer than %d bytes; it is ignored and so is the rest of the file; user "frank" gets nothing`, MaxLineLength)}},
 		{name: "setcred long line after match is not read", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/long.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
 		{name: "setcred empty config", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/empty.conf"}}, result: Ignore},
+		{name: "a group NSS does not know is logged", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/groups.conf"}}, action: ClearInh,
+			logs: []string{`4 /groups.conf:1: group "ghosts" is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user "frank"`}},
+		{name: "an unknown group before the matching rule is logged too", req: Request{Entry: Authenticate, User: "bob", Argv: []string{"config=/groups.conf"}}, result: Success,
+			logs: []string{`4 /groups.conf:1: group "ghosts" is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user "bob"`}},
 		{name: "later config= wins", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/empty.conf", "config=/star.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
 	}
 	for _, tt := range tests {

@@ -94,6 +94,12 @@ func (OS) LookupUser(name string) (Groups, error) {
 	}, nil
 }
 
+// LookupGroup finds a group by name through NSS, as getgrnam does.
+func (OS) LookupGroup(name string) error {
+	_, err := user.LookupGroup(name)
+	return err
+}
+
 // fdFile reads a file descriptor with plain system calls.
 type fdFile int
 

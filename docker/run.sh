@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run.sh [test|demo|bench]: build the test image and run the scenarios
-# (test), the demo, or the ssh login timing (bench) in a container. Starts a Docker engine if none runs, and stops
+# run.sh [test|demo|bench|ldap]: build the test image and run the scenarios
+# (test), the demo, the ssh login timing (bench) in a container, or the
+# directory-groups scenario (ldap) with a slapd container beside a client. Starts a Docker engine if none runs, and stops
 # what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,8 @@ ctx=build/docker
 
 started=
 cleanup() {
-	docker rm -f "$name" >/dev/null 2>&1 || true
+	docker rm -f "$name" "$name-directory" >/dev/null 2>&1 || true
+	docker network rm "$name" >/dev/null 2>&1 || true
 	[ -z "$started" ] || bash docker/engine.sh stop
 }
 trap cleanup EXIT
@@ -19,14 +21,50 @@ bash docker/base-image.sh debian:bookworm-slim
 
 make -s deb
 rm -rf $ctx && mkdir -p $ctx
-cp docker/setup.sh docker/scenarios.sh docker/demo.sh $ctx/
+cp docker/setup.sh docker/scenarios.sh docker/checks.sh docker/demo.sh $ctx/
 cp build/pam-gocap_*.deb $ctx/pam-gocap.deb
 ${CC:-cc} -O2 -Wall -o $ctx/rawprobe docker/c/rawprobe.c
 ${CC:-cc} -O2 -Wall -o $ctx/deferhost docker/c/deferhost.c -lpam
 # Debian's docker.io has no buildx: the classic builder, its deprecation
 # notice kept out of sight unless the build fails.
-DOCKER_BUILDKIT=0 docker build -q --network host -t pam-gocap/test -f docker/Dockerfile $ctx >/dev/null 2>build/docker-build.err ||
-	{ cat build/docker-build.err >&2; exit 1; }
+build() { # build IMAGE DOCKERFILE CONTEXT
+	DOCKER_BUILDKIT=0 docker build -q --network host -t "$1" -f "$2" "$3" >/dev/null 2>build/docker-build.err ||
+		{ cat build/docker-build.err >&2; exit 1; }
+}
+build pam-gocap/test docker/Dockerfile $ctx
+
+# ldap: a directory container and a client on a private network.
+if [ "$mode" = ldap ]; then
+	build pam-gocap/directory docker/ldap/Dockerfile.directory docker/ldap
+	cp docker/checks.sh docker/ldap/
+	build pam-gocap/ldap-client docker/ldap/Dockerfile.client docker/ldap
+	rm docker/ldap/checks.sh
+	docker network create "$name" >/dev/null
+	directory_up() {
+		for _ in $(seq 60); do
+			docker logs "$name-directory" 2>&1 | grep -q "directory ready" && return 0
+			sleep 1
+		done
+		echo "ldap: the directory did not start" >&2
+		return 1
+	}
+	docker run -d --name "$name-directory" --network "$name" --network-alias directory pam-gocap/directory >/dev/null
+	docker run -d --name "$name" --network "$name" --hostname gocap-ldap --cap-add SYS_NICE pam-gocap/ldap-client sleep infinity >/dev/null
+	directory_up
+	docker exec "$name" sh -c 'rsyslogd && nslcd && /usr/sbin/sshd'
+	status=0
+	docker exec "$name" /opt/pam-gocap-test/ldap-scenarios.sh up | tee build/ldap-up.log || status=1
+	docker stop -t 1 "$name-directory" >/dev/null
+	docker exec "$name" /opt/pam-gocap-test/ldap-scenarios.sh down | tee build/ldap-down.log || status=1
+	docker logs "$name-directory" >/dev/null 2>&1
+	docker start "$name-directory" >/dev/null
+	sleep 2
+	directory_up
+	docker exec "$name" /opt/pam-gocap-test/ldap-scenarios.sh back | tee build/ldap-back.log || status=1
+	cat build/ldap-up.log build/ldap-down.log build/ldap-back.log |
+		awk '/ passed, .* failed$/ { p += $1; f += $3 } END { printf "ldap: %d passed, %d failed\n", p, f }'
+	exit $status
+fi
 
 # SYS_NICE joins Docker's default capabilities for the ^cap_sys_nice cases.
 docker run -d --name "$name" --hostname gocap-test --cap-add SYS_NICE pam-gocap/test sleep infinity >/dev/null

@@ -8,24 +8,13 @@
 set -u
 export DEBIAN_FRONTEND=noninteractive
 MODULE=${1:?usage: scenarios.sh pam_gocap.so|pam_cap.so|compare|uninstall|sshbench}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { # check NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
-}
+. "$(dirname "$0")/checks.sh"
 # use_module MODULE: enable MODULE's pam-auth-update profile, disable the other.
 use_module() {
 	case $1 in
 	pam_gocap.so) pam-auth-update --package --disable capability && pam-auth-update --package --enable gocap ;;
 	pam_cap.so) pam-auth-update --package --disable gocap && pam-auth-update --package --enable capability ;;
 	esac
-}
-summary() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
 }
 
 # After everything else: remove the package; logins must go on working.
@@ -76,7 +65,6 @@ grep -q "^auth.*$MODULE" /etc/pam.d/common-auth && ok "$short: pam-auth-update p
 sed -i '/pam_gocap.so\|pam_cap.so/d' /etc/pam.d/su
 sed -i "1i auth optional $MODULE" /etc/pam.d/su
 
-inh() { sed -n 's/^CapInh:\s*//p'; }
 declare -A WANT=([alice]=0000000000002000 [bob]=0000000000802000 [erin]=0000000000802000
 	[carol]=0000000000000000 [dave]=0000000000000000)
 declare -A PROBE=([alice]=ok [bob]=ok [erin]=ok [carol]="Operation not permitted" [dave]="Operation not permitted")
@@ -91,6 +79,16 @@ for args in "" autoauth keepcaps defer default=cap_chown debug; do
 	done
 	i=$((i + 1))
 done
+# The shipped example (all comments: nobody is named) and a wildcard rule.
+printf 'cap_chown *\n' >/etc/security/star.conf
+echo "auth required $MODULE config=/usr/share/pam-gocap/capability.conf.example" >/etc/pam.d/pt-example
+echo "auth required $MODULE config=/etc/security/star.conf" >/etc/pam.d/pt-star
+for u in alice dave; do
+	record "pamtester example $u" "$(pamtester pt-example $u authenticate 2>&1 | tr '\n' ' ')"
+	record "pamtester star $u" "$(pamtester pt-star $u authenticate setcred 2>&1 | tr '\n' ' ')"
+done
+check "$short: pamtester, example config names nobody" "$(pamtester pt-example alice authenticate >/dev/null 2>&1; echo $?)" 1
+check "$short: pamtester, * names everybody" "$(pamtester pt-star dave authenticate >/dev/null 2>&1; echo $?)" 0
 check "$short: pamtester listed user" "$(pamtester pt0 alice authenticate >/dev/null 2>&1; echo $?)" 0
 check "$short: pamtester unlisted user" "$(pamtester pt0 dave authenticate >/dev/null 2>&1; echo $?)" 1
 check "$short: pamtester autoauth" "$(pamtester pt1 dave authenticate >/dev/null 2>&1; echo $?)" 0
@@ -129,7 +127,7 @@ ssh_once() { # ssh_once METHOD USER -> "ms CapInh probe"
 		out=$(timeout 20 sshpass -p secret-$2 ssh -o PubkeyAuthentication=no \
 			-o PreferredAuthentications=keyboard-interactive $2@127.0.0.1 'grep CapInh /proc/self/status; rawprobe' 2>&1)
 	fi
-	echo "$((($(date +%s%N) - t0) / 1000000)) $(echo "$out" | inh) $(echo "$out" | sed -n 's/^raw socket: //p' | tr ' ' _)"
+	echo "$(ms_since $t0) $(echo "$out" | inh) $(echo "$out" | sed -n 's/^raw socket: //p' | tr ' ' _)"
 }
 for method in publickey keyboard-interactive; do
 	good=0 slowest=0

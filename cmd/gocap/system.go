@@ -16,8 +16,6 @@ import (
 // system is what gocap asks of the machine; tests give a fake one.
 type system interface {
 	capconf.System
-	// LookupGroup reports whether NSS knows the group.
-	LookupGroup(name string) error
 	// UserID gives a user's uid and primary gid.
 	UserID(name string) (uid, gid string, err error)
 	// Bounding is this process's Bounding set: what a login can hand out.
@@ -37,11 +35,6 @@ type fileCaps struct {
 }
 
 type osSystem struct{ capconf.OS }
-
-func (osSystem) LookupGroup(name string) error {
-	_, err := user.LookupGroup(name)
-	return err
-}
 
 func (osSystem) UserID(name string) (string, string, error) {
 	u, err := user.Lookup(name)
