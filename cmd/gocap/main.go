@@ -8,7 +8,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -111,6 +110,3 @@ func contains(list []string, s string) bool {
 
 // moduleArgs splits --args as libpam splits a service file line.
 func moduleArgs(s string) []string { return strings.Fields(s) }
-
-// errUsage marks a problem with how gocap was called.
-var errUsage = errors.New("usage")
