@@ -208,19 +208,15 @@ type missedGroup struct {
 	line int
 }
 
-// maxMissedGroups bounds the group look-ups made to explain a miss.
+// maxMissedGroups bounds the group look-ups made to explain a miss: the
+// first this many distinct groups passed over are looked up.
 const maxMissedGroups = 8
 
 // checkMissedGroups logs the groups of rules that did not apply to the user
 // because NSS does not know them at all: a typo, or a directory that cannot
 // be reached, in which case its members get nothing from those rules.
 func (d *decider) checkMissedGroups(path string, missed []missedGroup) {
-	seen := map[string]bool{}
 	for _, m := range missed {
-		if seen[m.name] {
-			continue
-		}
-		seen[m.name] = true
 		if err := d.sys.LookupGroup(m.name); err != nil {
 			d.logf(LogWarning, "%s:%d: group %q is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user %q", path, m.line, m.name, d.user)
 		}
@@ -252,8 +248,10 @@ func (d *decider) findRule() (*Rule, error) {
 	}
 	defer f.Close()
 	var missed []missedGroup
+	seen := map[string]bool{}
 	rule, err := findRule(path, f, d.user, groups, func(g string, line int) {
-		if len(missed) < maxMissedGroups {
+		if !seen[g] && len(missed) < maxMissedGroups {
+			seen[g] = true
 			missed = append(missed, missedGroup{g, line})
 		}
 	})
