@@ -9,6 +9,7 @@ package tests
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -246,16 +247,32 @@ func pamCapModule(t *testing.T) string {
 	return ""
 }
 
-// pamhost runs the C host and returns its output lines.
+// pamhost runs the C host and returns its output lines; a run that takes
+// longer than pamhostLimit fails the test as a hang.
 func (e *env) pamhost(service, user string, ops ...string) []string {
+	e.t.Helper()
+	return e.pamhostWithin(pamhostLimit, service, user, ops...)
+}
+
+// pamhostLimit is far above any run here, so that only a hang reaches it.
+const pamhostLimit = 10 * time.Minute
+
+// pamhostWithin runs the C host under a deadline, with an empty
+// environment, and fails the test on a hang or an error.
+func (e *env) pamhostWithin(d time.Duration, service, user string, ops ...string) []string {
 	e.t.Helper()
 	args := []string{"-d", e.confDir(), "-s", service}
 	if user != "" {
 		args = append(args, "-u", user)
 	}
-	cmd := exec.Command(filepath.Join(buildDir, "pamhost"), append(args, ops...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(buildDir, "pamhost"), append(args, ops...)...)
 	cmd.Env = []string{}
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		e.t.Fatalf("pamhost %v: no answer within %v", ops, d)
+	}
 	if err != nil {
 		e.t.Fatalf("pamhost %v: %v\n%s", ops, err, out)
 	}

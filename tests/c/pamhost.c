@@ -19,7 +19,7 @@
  *                   transactions (auth, setcred, caps, end) at once
  *   soak:N:S1,S2,..:U1,U2,..  N whole transactions in a row, rotating
  *                   services and users; prints resident memory, open
- *                   descriptors and threads after transactions 1000 and N
+ *                   descriptors and threads after every 1000th and the last
  *   bench:N         N whole transactions (start, auth, setcred, end) after
  *                   100 untimed ones; prints microseconds per transaction
  *   signals         install handlers for SIGCHLD, SIGINT, SIGTERM, SIGHUP,
@@ -244,7 +244,7 @@ static void soak(const char *spec)
         pam_authenticate(pamh, 0);
         pam_setcred(pamh, PAM_ESTABLISH_CRED);
         pam_end(pamh, PAM_SUCCESS);
-        if (i == 1000 || i == n)
+        if (i % 1000 == 0 || i == n)
             printf("soak %d rss_kb=%ld fds=%d threads=%ld\n", i, status_field("VmRSS"), open_fds(),
                    status_field("Threads"));
     }
