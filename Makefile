@@ -35,8 +35,15 @@ DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 TESTDIR    = $(CURDIR)/build/test
 
 
-.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test ldap-test demo install install-files uninstall deb clean FORCE
+.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test ldap-test demo install install-files uninstall deb clean FORCE \
+	deps deps-build deps-test deps-docker deps-bench
 all: pam_gocap.so pam_gocap-helper gocap man
+
+# The Debian packages each kind of target needs, from one list
+# (scripts/deps.sh): installed when missing, as root; named otherwise.
+deps: deps-build deps-test deps-docker deps-bench
+deps-build deps-test deps-docker deps-bench:
+	@bash scripts/deps.sh $(@:deps-%=%)
 
 MANPAGES = build/man/pam_gocap.8 build/man/gocap.8
 man: $(MANPAGES)
@@ -51,31 +58,31 @@ build/helper-path: FORCE
 
 # go build writes a C header beside the library: build in build/ so that it
 # lands there.
-pam_gocap.so: $(SO_SRC) build/helper-path
+pam_gocap.so: $(SO_SRC) build/helper-path | deps-build
 	CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(HELPER)\"" \
 		$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o build/$@ .
 	cp build/$@ $@
 
-pam_gocap-helper: $(GO_SRC)
+pam_gocap-helper: $(GO_SRC) | deps-build
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=pie -ldflags "-s -w" -o $@ ./cmd/pam_gocap-helper
 
-gocap: $(GO_SRC)
+gocap: $(GO_SRC) | deps-build
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=pie -ldflags "-s -w -X main.version=$(VERSION)" -o $@ ./cmd/gocap
 
-$(TESTDIR)/pam_gocap.so: $(SO_SRC)
+$(TESTDIR)/pam_gocap.so: $(SO_SRC) | deps-build
 	mkdir -p $(TESTDIR)
 	CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(TESTDIR)/pam_gocap-helper\"" \
 		$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $@ .
 
-$(TESTDIR)/pam_gocap-helper: $(GO_SRC)
+$(TESTDIR)/pam_gocap-helper: $(GO_SRC) | deps-build
 	mkdir -p $(TESTDIR)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -o $@ ./cmd/pam_gocap-helper
 
-$(TESTDIR)/pamhost: tests/c/pamhost.c
+$(TESTDIR)/pamhost: tests/c/pamhost.c | deps-build
 	mkdir -p $(TESTDIR)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam -lpthread
 
-test: test-unit test-module test-package fuzz docker-test
+test: deps-build deps-test deps-docker test-unit test-module test-package fuzz docker-test
 
 # Each fuzz target for FUZZTIME; a crasher found is kept by go test under
 # capconf/testdata/fuzz and runs as a regression case from then on.
@@ -86,18 +93,18 @@ fuzz:
 		CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./capconf || exit 1; done
 
 # pam_gocap.so next to pam_cap.so and no module: writes BENCHMARKS.md.
-bench: pam_gocap.so $(TESTDIR)/pamhost
+bench: deps-bench deps-docker pam_gocap.so $(TESTDIR)/pamhost
 	bash bench/bench.sh
 
 # The module tests with the full counts: 10,000 transactions in one host,
 # 8 threads x 1,000 transactions.
-stress: $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
+stress: deps-test $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
 	PAM_GOCAP_STRESS=1 PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap \
 		$(GO) test -count=1 -timeout 60m -v -run 'LongRunning|EightThreads|Forked|Hostile|Changing' ./tests/...
 
 # The package and the installed tree: lintian, man pages that render without
 # warnings, and what make install lays out and uninstall removes.
-test-package: $(DEB)
+test-package: deps-test $(DEB)
 	lintian --fail-on error,warning --suppress-tags $(LINTIAN_ACCEPTED) $(DEB)
 	for m in $(MANPAGES); do \
 		out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z $$m 2>&1 >/dev/null); \
@@ -110,16 +117,16 @@ test-package: $(DEB)
 LINTIAN_ACCEPTED = hardening-no-fortify-functions,no-manual-page,initial-upload-closes-no-bugs
 
 # su, login, sshd and pamtester in a Debian 12 container, pam_cap.so beside.
-docker-test:
+docker-test: deps-build deps-docker
 	bash docker/run.sh test
 	bash docker/run.sh ldap
 
 # @group rules for users and groups from a slapd directory, up and down.
-ldap-test:
+ldap-test: deps-build deps-docker
 	bash docker/run.sh ldap
 
 # Build, start a container, log two users in over ssh, show what they got.
-demo:
+demo: deps-build deps-docker
 	bash docker/run.sh demo
 
 # Policy and the command: pure Go, no cgo, no root.
@@ -128,7 +135,7 @@ test-unit:
 	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./cmd/...
 
 # The module through the real libpam, in C and Go hosts (root).
-test-module: $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
+test-module: deps-test $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
 	PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap $(GO) test -count=1 -timeout 20m ./tests/...
 
 # Everything but the rules file, for packages too.

@@ -18,14 +18,19 @@ mirror=$(
 	grep -v -e security -e updates | head -n 1 || true
 )
 [ -n "$mirror" ] || { echo "base-image: no Debian mirror in the apt sources" >&2; exit 1; }
-command -v debootstrap >/dev/null || {
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-}
 root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
+# debootstrap mounts /proc and /sys (and may bind /dev) inside the root
+# while it installs, and leaves them mounted when it fails: unmount
+# whatever is below the root, deepest first, and never let rm cross into
+# another file system.
+cleanup() {
+	awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf --one-file-system "$root"
+}
+trap cleanup EXIT
 echo "base-image: debootstrap bookworm from the configured mirror" >&2
 debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-tar -C "$root" -c . | docker import - "$image" >/dev/null
+tar -C "$root" --one-file-system -c . | docker import - "$image" >/dev/null
 echo "base-image: $image ready" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# engine.sh start|stop: make sure a Docker engine answers, installing
-# Debian's docker.io and starting dockerd when none does; "start" prints
+# engine.sh start|stop: make sure a Docker engine answers, starting dockerd
+# (from Debian's docker.io, see scripts/deps.sh) when none does; "start" prints
 # "started" when it started one. "stop" stops the daemon whose pid "start"
 # kept in $STATE, so callers call it only when they started it.
 set -euo pipefail
@@ -9,11 +9,6 @@ STATE=${PAM_GOCAP_DOCKERD_STATE:-/run/pam_gocap-dockerd.pid}
 start() {
 	if docker info >/dev/null 2>&1; then
 		return 0
-	fi
-	if ! command -v dockerd >/dev/null 2>&1; then
-		echo "docker: installing docker.io" >&2
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
 	fi
 	echo "docker: starting dockerd" >&2
 	dockerd >/var/log/pam_gocap-dockerd.log 2>&1 &

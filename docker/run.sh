@@ -16,6 +16,7 @@ cleanup() {
 	[ -z "$started" ] || bash docker/engine.sh stop
 }
 trap cleanup EXIT
+bash scripts/deps.sh build docker
 started=$(bash docker/engine.sh start)
 bash docker/base-image.sh debian:bookworm-slim
 
