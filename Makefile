@@ -33,6 +33,9 @@ DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 
 # A second build whose helper path points into build/test, for the tests.
 TESTDIR    = $(CURDIR)/build/test
+FAKEDIR    = $(TESTDIR)/fake
+TEST_BUILD = $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost \
+	$(FAKEDIR)/pam_gocap.so $(FAKEDIR)/pam_gocap-helper gocap
 
 
 .PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test ldap-test demo install install-files uninstall deb clean FORCE \
@@ -56,11 +59,14 @@ build/helper-path: FORCE
 	@mkdir -p build
 	@echo '$(HELPER)' | cmp -s - $@ || echo '$(HELPER)' >$@
 
+# build_module OUT,HELPER: the module, running its helper from HELPER.
+build_module = CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(2)\"" \
+	$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $(1) .
+
 # go build writes a C header beside the library: build in build/ so that it
 # lands there.
 pam_gocap.so: $(SO_SRC) build/helper-path | deps-build
-	CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(HELPER)\"" \
-		$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o build/$@ .
+	$(call build_module,build/$@,$(HELPER))
 	cp build/$@ $@
 
 pam_gocap-helper: $(GO_SRC) | deps-build
@@ -71,8 +77,17 @@ gocap: $(GO_SRC) | deps-build
 
 $(TESTDIR)/pam_gocap.so: $(SO_SRC) | deps-build
 	mkdir -p $(TESTDIR)
-	CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(TESTDIR)/pam_gocap-helper\"" \
-		$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $@ .
+	$(call build_module,$@,$(TESTDIR)/pam_gocap-helper)
+
+# The same module with a fake helper (tests/c/fakehelper.c) that tests
+# script, to see what the helper inherits and how its failures are told.
+$(FAKEDIR)/pam_gocap.so: $(SO_SRC) | deps-build
+	mkdir -p $(FAKEDIR)
+	$(call build_module,$@,$(FAKEDIR)/pam_gocap-helper)
+
+$(FAKEDIR)/pam_gocap-helper: tests/c/fakehelper.c | deps-build
+	mkdir -p $(FAKEDIR)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(TESTDIR)/pam_gocap-helper: $(GO_SRC) | deps-build
 	mkdir -p $(TESTDIR)
@@ -98,7 +113,7 @@ bench: deps-bench deps-docker pam_gocap.so $(TESTDIR)/pamhost
 
 # The module tests with the full counts: 10,000 transactions in one host,
 # 8 threads x 1,000 transactions.
-stress: deps-test $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
+stress: deps-test $(TEST_BUILD)
 	PAM_GOCAP_STRESS=1 PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap \
 		$(GO) test -count=1 -timeout 60m -v -run 'LongRunning|EightThreads|Forked|Hostile|Changing' ./tests/...
 
@@ -135,7 +150,7 @@ test-unit:
 	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./cmd/...
 
 # The module through the real libpam, in C and Go hosts (root).
-test-module: deps-test $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost gocap
+test-module: deps-test $(TEST_BUILD)
 	PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap $(GO) test -count=1 -timeout 20m ./tests/...
 
 # Everything but the rules file, for packages too.

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,45 +44,126 @@
 #endif
 #define HELPER_TIMEOUT_MS 10000
 #define ANSWER_MAX (64 * 1024)
+#define STDERR_KEEP 256
 #define DEFER_KEY "pam_gocap_iab"
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+/* The answer version as text: "1". */
+#define GOCAP_TEXT(x) #x
+#define GOCAP_ANSWER_VERSION_TEXT GOCAP_TEXT2(GOCAP_ANSWER_VERSION)
+#define GOCAP_TEXT2(x) GOCAP_TEXT(x)
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
-/* The process that loaded us, where the Go runtime runs, and whether this
- * process is a fork of it. Both are checked: the pid catches clone() and
- * vfork-style children, the fork handler a recycled pid. */
+/* ---- the host before and after the Go runtime starts ---- */
+
+/* The process that loaded us, where the Go runtime runs. A child, however
+ * it was made, must not run Go: its runtime threads are gone. Three checks:
+ * a page with MADV_WIPEONFORK reads zero in any child that does not share
+ * our memory (fork, vfork-less clone, clone(CLONE_NEWPID), with or without
+ * atfork handlers); the pid catches children that do share it; the atfork
+ * flag a child that somehow has both. Without MADV_WIPEONFORK (Linux before
+ * 4.14) the page stays unset and the module always uses the helper. */
 static pid_t runtime_pid;
 static volatile sig_atomic_t forked;
+static volatile unsigned char *runtime_page;
 
 static void note_fork(void) { forked = 1; }
 
-/* The host's SIGPIPE disposition from before the Go runtime existed. */
+/* What the host had before the Go runtime started: SIGPIPE's disposition,
+ * every resource limit, and the pointers of its start-up environment. */
 static struct sigaction host_sigpipe;
+static struct rlimit host_rlimits[RLIM_NLIMITS];
+static char **host_env;       /* the array the runtime reads: argv[argc+1] on */
+static char **hidden_env;     /* the entries hidden from it, in order */
+static size_t hidden_count;
+static char hidden_placeholder[] = "";
+
+/* hide_go_settings keeps the runtime from reading its settings (GODEBUG,
+ * GOGC, GOMAXPROCS, GOTRACEBACK, GOMEMLIMIT...) from the environment of
+ * whoever started the host: in setuid su that is the invoking user. The
+ * runtime reads the start-up environment that follows argv, so every
+ * GO... entry there is swapped, in place, for an empty string that the
+ * runtime skips; the array keeps its length, since the runtime finds auxv
+ * after its end. restore_go_settings puts the same pointers back. */
+static void hide_go_settings(int argc, char **argv)
+{
+    if (argv == NULL || argc < 0)
+        return;
+    host_env = argv + argc + 1;
+    size_t n = 0;
+    for (char **e = host_env; *e != NULL; e++)
+        n += strncmp(*e, "GO", 2) == 0;
+    if (n == 0 || (hidden_env = calloc(n, sizeof *hidden_env)) == NULL)
+        return;
+    for (char **e = host_env; *e != NULL; e++)
+        if (strncmp(*e, "GO", 2) == 0) {
+            hidden_env[hidden_count++] = *e;
+            *e = hidden_placeholder;
+        }
+}
+
+static void restore_go_settings(void)
+{
+    size_t i = 0;
+    for (char **e = host_env; hidden_count > 0 && *e != NULL && i < hidden_count; e++)
+        if (*e == hidden_placeholder)
+            *e = hidden_env[i++];
+    free(hidden_env);
+    hidden_env = NULL;
+    hidden_count = 0;
+}
 
 /* Runs before the Go runtime's own constructor (prioritized constructors
- * come first), so what it sees is the host's. */
-__attribute__((constructor(101))) static void note_host(void)
+ * come first), so what it sees is the host's. glibc passes constructors
+ * the process's argc and argv, as it does the runtime's. */
+__attribute__((constructor(101))) static void note_host(int argc, char **argv)
 {
     runtime_pid = getpid();
     pthread_atfork(NULL, NULL, note_fork);
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == 0) {
+        runtime_page = page;
+        *runtime_page = 1;
+    }
     sigaction(SIGPIPE, NULL, &host_sigpipe);
+    for (int r = 0; r < RLIM_NLIMITS; r++)
+        getrlimit(r, &host_rlimits[r]);
+    hide_go_settings(argc, argv);
 }
 
 /* Runs after the Go runtime's constructor: wait for the runtime to finish
- * starting, then give SIGPIPE back to the host. In a library the runtime
- * installs a SIGPIPE handler that forwards to the host's; that would turn a
- * host's SIG_IGN into a handler, which exec resets to default for the
- * host's children. Our Go code writes to no pipe, so the runtime needs no
- * SIGPIPE of its own. SA_ONSTACK stays, as the runtime sets it on every
- * handler: a signal may arrive while a thread runs on a goroutine stack. */
-__attribute__((constructor)) static void restore_host_sigpipe(void)
+ * starting, then give the host back what the runtime changed. The runtime
+ * raises the soft RLIMIT_NOFILE to the hard limit, which every session
+ * started from the host would inherit (select() breaks past FD_SETSIZE):
+ * every limit that changed is set back. In a library the runtime installs
+ * a SIGPIPE handler that forwards to the host's; that would turn a host's
+ * SIG_IGN into a handler, which exec resets to default for the host's
+ * children. Our Go code writes to no pipe, so the runtime needs no SIGPIPE
+ * of its own. SA_ONSTACK stays, as the runtime sets it on every handler: a
+ * signal may arrive while a thread runs on a goroutine stack. */
+__attribute__((constructor)) static void restore_host(void)
 {
     struct sigaction sa = host_sigpipe;
     gocap_runtime_ready();
+    restore_go_settings();
+    for (int r = 0; r < RLIM_NLIMITS; r++) {
+        struct rlimit now;
+        if (getrlimit(r, &now) == 0 &&
+            (now.rlim_cur != host_rlimits[r].rlim_cur || now.rlim_max != host_rlimits[r].rlim_max))
+            setrlimit(r, &host_rlimits[r]);
+    }
     if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
         sa.sa_flags |= SA_ONSTACK;
     sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int go_may_run(void) { return !forked && getpid() == runtime_pid; }
+static int go_may_run(void)
+{
+    return runtime_page != NULL && *runtime_page == 1 && !forked && getpid() == runtime_pid;
+}
 
 /* ---- capabilities of the calling thread ---- */
 
@@ -183,116 +267,370 @@ static long long ms_since(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* read_answer reads fd to its end, within the deadline and ANSWER_MAX. */
-static char *read_answer(pam_handle_t *pamh, int fd)
+/* The helper runs two processes below the calling thread. The guard is a
+ * clone with exit signal 0 that never execs: the host gets no SIGCHLD for
+ * it, and its waitpid(-1) cannot reap it. The guard starts the helper as
+ * its own child (exec makes any child's exit signal SIGCHLD again, so the
+ * helper must not be the host's), reads its answer, kills it if it is late,
+ * reaps it, and leaves all of that here, in memory it shares with the
+ * calling thread, which waits for it (CLONE_VFORK). Descriptors are opened
+ * in the guard's own table, so the host's is never touched but for the
+ * helper file opened to check it. */
+struct spawn {
+    int exe;          /* the checked helper, opened by the calling thread */
+    char **argv;
+    char *stack;      /* the helper child's stack */
+    size_t stack_size;
+    int out, err, null; /* the helper's 1, 2 and 0, in the guard's table */
+    char *answer;     /* ANSWER_MAX + 1 bytes */
+    char err_text[STDERR_KEEP + 1];
+    ssize_t len;      /* from read_helper */
+    int failed_errno; /* the guard could not prepare or start the helper */
+    int exec_errno;   /* the helper child could not exec */
+    siginfo_t status;
+};
+
+/* reset_signals puts every signal back to its default action. glibc
+ * refuses its own two (32 and 33): they are only ever sent to the host's
+ * threads, and exec resets them anyway. */
+static void reset_signals(void)
 {
-    char *buf = malloc(ANSWER_MAX + 1);
-    size_t len = 0;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+}
+
+/* helper_child runs in the helper's process until exec, on its own stack,
+ * sharing memory with the guard, with default signal actions. Only system
+ * calls: it makes /dev/null and the pipes its 0, 1 and 2, closes
+ * everything else at exec, unblocks signals and runs the checked helper
+ * file with an empty environment. */
+static int helper_child(void *arg)
+{
+    struct spawn *s = arg;
+    sigset_t none;
+    /* Lift each descriptor above 2 before placing it, since the host may
+     * have closed 0, 1 or 2 and a pipe may be one of them. */
+    int in = fcntl(s->null, F_DUPFD_CLOEXEC, 3), out = fcntl(s->out, F_DUPFD_CLOEXEC, 3),
+        err = fcntl(s->err, F_DUPFD_CLOEXEC, 3);
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        goto fail;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+#endif
+    { /* Linux before 5.11 */
+        struct rlimit nofile;
+        rlim_t max = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536 ? nofile.rlim_cur : 65536;
+        for (int fd = 3; fd < (int)max; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    char *envp[] = { NULL };
+    syscall(SYS_execveat, s->exe, "", s->argv, envp, AT_EMPTY_PATH);
+fail:
+    s->exec_errno = errno;
+    _exit(127);
+}
+
+/* start_child clones fn on stack as a process sharing our memory and waits
+ * until it has exec'd or exited (CLONE_VFORK), with exit_signal as its
+ * exit signal. It returns the pid and a pidfd (-1 on Linux before 5.2),
+ * or -1. */
+static pid_t start_child(int (*fn)(void *), char *stack, size_t size, int exit_signal, void *arg, int *pidfd)
+{
+    int flags = CLONE_VM | CLONE_VFORK | exit_signal;
+    *pidfd = -1;
+    pid_t pid = clone(fn, stack + size, flags | CLONE_PIDFD, arg, pidfd);
+    if (pid < 0 && errno == EINVAL)
+        pid = clone(fn, stack + size, flags, arg);
+    return pid;
+}
+
+/* reap waits for a child of ours, by pidfd where there is one. */
+static siginfo_t reap(pid_t pid, int pidfd)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    while ((pidfd >= 0 ? waitid(P_PIDFD, pidfd, &si, WEXITED | __WALL)
+                       : waitid(P_PID, pid, &si, WEXITED | __WALL)) != 0 && errno == EINTR)
+        ;
+    return si;
+}
+
+/* read_helper reads the helper's answer (at most ANSWER_MAX bytes) and the
+ * start of its standard error until both pipes close, within the
+ * deadline. Returns the answer's length, -1 on time out, or -2 when the
+ * answer is too long. */
+static ssize_t read_helper(struct spawn *s)
+{
     struct timespec t0;
+    size_t len = 0, elen = 0;
+    int open_fds = 2;
+    struct pollfd p[2] = { { s->out, POLLIN, 0 }, { s->err, POLLIN, 0 } };
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (buf == NULL)
-        return NULL;
-    for (;;) {
+    while (open_fds > 0) {
         long long left = HELPER_TIMEOUT_MS - ms_since(&t0);
-        struct pollfd p = { fd, POLLIN, 0 };
-        int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+        int n = left > 0 ? poll(p, 2, (int)left) : 0;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            pam_syslog(pamh, LOG_ERR, "helper gave no answer within %d ms", HELPER_TIMEOUT_MS);
-            break;
-        }
-        ssize_t r = read(fd, buf + len, ANSWER_MAX - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0) {
-            buf[len] = '\0';
-            return buf;
-        }
-        if (r < 0 || (len += (size_t)r) == ANSWER_MAX) {
-            pam_syslog(pamh, LOG_ERR, "helper answer unreadable or too long");
-            break;
+        if (n <= 0)
+            return -1;
+        for (int i = 0; i < 2; i++) {
+            char sink[512];
+            if (p[i].fd < 0 || p[i].revents == 0)
+                continue;
+            char *dst = i == 0 ? s->answer + len : elen < STDERR_KEEP ? s->err_text + elen : sink;
+            size_t room = i == 0 ? ANSWER_MAX - len : elen < STDERR_KEEP ? STDERR_KEEP - elen : sizeof sink;
+            ssize_t r = read(p[i].fd, dst, room);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                p[i].fd = -1;
+                open_fds--;
+            } else if (i == 0 && (len += (size_t)r) == ANSWER_MAX) {
+                return -2;
+            } else if (i == 1 && dst != sink) {
+                elen += (size_t)r;
+            }
         }
     }
-    free(buf);
+    s->err_text[elen] = '\0';
+    return (ssize_t)len;
+}
+
+/* helper_guard is the guard process: everything between the calling
+ * thread and the helper. It runs with every signal blocked and, first of
+ * all, every action back to default, so that no host handler can run in
+ * it. */
+static int helper_guard(void *arg)
+{
+    struct spawn *s = arg;
+    int out[2], err[2], pidfd;
+    reset_signals();
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
+        (s->null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        s->failed_errno = errno;
+        _exit(1);
+    }
+    s->out = out[1];
+    s->err = err[1];
+    pid_t pid = start_child(helper_child, s->stack, s->stack_size, SIGCHLD, s, &pidfd);
+    if (pid < 0) {
+        s->failed_errno = errno;
+        _exit(1);
+    }
+    close(out[1]);
+    close(err[1]);
+    s->out = out[0];
+    s->err = err[0];
+    s->len = s->exec_errno != 0 ? 0 : read_helper(s);
+    if (s->len < 0 && (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0))
+        kill(pid, SIGKILL); /* not reaped yet, so still ours */
+    s->status = reap(pid, pidfd);
+    _exit(0);
+}
+
+/* open_helper opens the helper and checks it on the open file, which is
+ * then what runs, so it cannot be swapped in between: a regular file owned
+ * by root that nobody else can write, and an ELF program, not a script. */
+static int open_helper(pam_handle_t *pamh)
+{
+    struct stat st;
+    unsigned char magic[4];
+    int exe = open(PAM_GOCAP_HELPER, O_RDONLY | O_CLOEXEC);
+    if (exe < 0) {
+        pam_syslog(pamh, LOG_ERR, "helper %s cannot be opened: %m; nothing granted", PAM_GOCAP_HELPER);
+        return -1;
+    }
+    if (fstat(exe, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        pam_syslog(pamh, LOG_ERR, "helper %s is not a regular file owned and only writable by root; not run; nothing granted",
+                   PAM_GOCAP_HELPER);
+    } else if (pread(exe, magic, 4, 0) != 4 || memcmp(magic, "\177ELF", 4) != 0) {
+        pam_syslog(pamh, LOG_ERR, "helper %s is not an ELF program (a script?); not run; nothing granted",
+                   PAM_GOCAP_HELPER);
+    } else {
+        return exe;
+    }
+    close(exe);
+    return -1;
+}
+
+/* log_helper_failure says in one line why the helper gave no answer. */
+static void log_helper_failure(pam_handle_t *pamh, struct spawn *s)
+{
+    const siginfo_t *si = &s->status;
+    char *err = s->err_text;
+    err[strcspn(err, "\n")] = '\0';
+    if (s->failed_errno != 0)
+        pam_syslog(pamh, LOG_ERR, "helper %s cannot be started: %s; nothing granted", PAM_GOCAP_HELPER,
+                   strerror(s->failed_errno));
+    else if (s->exec_errno != 0)
+        pam_syslog(pamh, LOG_ERR, "helper %s cannot be run: %s; nothing granted", PAM_GOCAP_HELPER,
+                   strerror(s->exec_errno));
+    else if (s->len == -1)
+        pam_syslog(pamh, LOG_ERR, "helper %s gave no answer within %d ms; killed; nothing granted", PAM_GOCAP_HELPER,
+                   HELPER_TIMEOUT_MS);
+    else if (s->len == -2)
+        pam_syslog(pamh, LOG_ERR, "helper %s answer is longer than %d bytes; nothing granted", PAM_GOCAP_HELPER,
+                   ANSWER_MAX);
+    else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+        pam_syslog(pamh, LOG_ERR, "helper %s killed by signal %d (%s)%s%s; nothing granted", PAM_GOCAP_HELPER,
+                   si->si_status, strsignal(si->si_status), *err ? ": " : "", err);
+    else
+        pam_syslog(pamh, LOG_ERR, "helper %s exited %d%s%s; nothing granted", PAM_GOCAP_HELPER, si->si_status,
+                   *err ? ": " : "", err);
+}
+
+/* ask_helper runs the helper with the request on its command line and
+ * returns its answer (malloc'ed) and its length, or NULL after logging why
+ * there is none. */
+static char *ask_helper(pam_handle_t *pamh, int entry, int status, const char *user, int argc,
+                        const char **argv, size_t *answer_len)
+{
+    const size_t stack_size = 64 * 1024;
+    char version[16], e[16], st[16];
+    struct spawn s;
+    memset(&s, 0, sizeof s);
+    s.answer = malloc(ANSWER_MAX + 1);
+    s.argv = calloc((size_t)argc + 6, sizeof *s.argv);
+    /* Two stacks: the guard's, and the helper child's while the guard waits. */
+    char *stacks = mmap(NULL, 2 * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (s.answer == NULL || s.argv == NULL || stacks == MAP_FAILED) {
+        pam_syslog(pamh, LOG_ERR, "helper %s cannot be prepared: %m; nothing granted", PAM_GOCAP_HELPER);
+        goto fail;
+    }
+    if ((s.exe = open_helper(pamh)) < 0)
+        goto fail;
+    snprintf(version, sizeof version, "%d", GOCAP_ANSWER_VERSION);
+    snprintf(e, sizeof e, "%d", entry);
+    snprintf(st, sizeof st, "%d", status);
+    s.argv[0] = PAM_GOCAP_HELPER;
+    s.argv[1] = version;
+    s.argv[2] = e;
+    s.argv[3] = st;
+    s.argv[4] = (char *)(user != NULL ? user : "");
+    for (int i = 0; i < argc; i++)
+        s.argv[5 + i] = (char *)argv[i];
+    s.stack = stacks + stack_size;
+    s.stack_size = stack_size;
+
+    sigset_t all, old;
+    int pidfd;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t guard = start_child(helper_guard, stacks, stack_size, 0, &s, &pidfd);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(s.exe);
+    if (guard < 0) {
+        s.failed_errno = saved;
+    } else {
+        reap(guard, pidfd);
+        if (pidfd >= 0)
+            close(pidfd);
+    }
+    if (s.failed_errno == 0 && s.exec_errno == 0 && s.len >= 0 && s.status.si_code == CLD_EXITED &&
+        s.status.si_status == 0) {
+        *answer_len = (size_t)s.len;
+        s.answer[s.len] = '\0';
+        goto out;
+    }
+    log_helper_failure(pamh, &s);
+fail:
+    free(s.answer);
+    s.answer = NULL;
+out:
+    if (stacks != MAP_FAILED)
+        munmap(stacks, 2 * stack_size);
+    free(s.argv);
+    return s.answer;
+}
+
+/* ---- reading the answer ---- */
+
+struct answer {
+    int result, action, keepcaps;
+    uint64_t inh, amb, bound;
+};
+
+/* digit reads one decimal digit from lo to hi at *p. */
+static int digit(const char **p, int lo, int hi, int *v)
+{
+    if (**p < '0' + lo || **p > '0' + hi)
+        return -1;
+    *v = *(*p)++ - '0';
+    return 0;
+}
+
+/* hex reads a vector as Go's %x writes it: 1 to 16 lower-case digits, no
+ * sign, no leading zero but in "0". */
+static int hex(const char **p, uint64_t *v)
+{
+    const char *s = *p;
+    int n = 0;
+    *v = 0;
+    for (; (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'); s++, n++)
+        *v = *v << 4 | (uint64_t)(*s <= '9' ? *s - '0' : *s - 'a' + 10);
+    if (n == 0 || n > 16 || (n > 1 && **p == '0'))
+        return -1;
+    *p = s;
+    return 0;
+}
+
+static int space(const char **p) { return *(*p)++ == ' ' ? 0 : -1; }
+
+/* parse_answer checks that text is exactly what capconf.Answer.Encode
+ * writes (a version line, log lines, one answer line, each ending in a
+ * newline, nothing else) and fills a. It returns NULL, or why the answer is
+ * refused, with the line number in *line. */
+static const char *parse_answer(const char *text, size_t len, int cap_bits, struct answer *a, int *line)
+{
+    static const char version[] = "pam_gocap " GOCAP_ANSWER_VERSION_TEXT "\n";
+    const char *p = text, *end = text + len;
+    *line = 1;
+    if (strlen(text) != len)
+        return "NUL byte";
+    if (strncmp(p, version, sizeof version - 1) != 0)
+        return "not version " GOCAP_ANSWER_VERSION_TEXT;
+    for (p += sizeof version - 1, (*line)++; p < end && strncmp(p, "log ", 4) == 0; (*line)++) {
+        int prio;
+        p += 4;
+        if (digit(&p, LOG_EMERG, LOG_DEBUG, &prio) != 0 || space(&p) != 0)
+            return "bad log priority";
+        for (; *p != '\n'; p++)
+            if (*p == '\0' || (unsigned char)*p < 0x20 || *p == 0x7f)
+                return "control byte in a log message";
+        p++;
+    }
+    if (strncmp(p, "answer ", 7) != 0)
+        return "no answer line";
+    p += 7;
+    if (digit(&p, GOCAP_IGNORE, GOCAP_INCOMPLETE, &a->result) != 0 || space(&p) != 0)
+        return "unknown result";
+    if (digit(&p, GOCAP_NO_ACTION, GOCAP_DEFER_IAB, &a->action) != 0 || space(&p) != 0)
+        return "unknown action";
+    if (hex(&p, &a->inh) != 0 || space(&p) != 0 || hex(&p, &a->amb) != 0 || space(&p) != 0 || hex(&p, &a->bound) != 0 ||
+        space(&p) != 0)
+        return "bad capability vector";
+    if (digit(&p, 0, 1, &a->keepcaps) != 0)
+        return "keepcaps is not 0 or 1";
+    if (*p++ != '\n' || p != end)
+        return "more after the answer line";
+    if (cap_bits < 64 && ((a->inh | a->amb | a->bound) >> cap_bits) != 0)
+        return "capability past the kernel's last";
     return NULL;
 }
 
-/* ask_helper runs the helper with the request on its command line and an
- * empty environment, and returns its answer (malloc'ed) or NULL. The helper
- * is opened first and checked on the open file, then executed from that
- * file, so it cannot be swapped in between. */
-static char *ask_helper(pam_handle_t *pamh, int entry, int status, const char *user, int argc,
-                        const char **argv)
+/* log_answer passes the answer's log lines to pam_syslog. */
+static void log_answer(pam_handle_t *pamh, char *text)
 {
-    char *answer = NULL;
-    struct stat st;
-    int exe = open(PAM_GOCAP_HELPER, O_PATH | O_CLOEXEC);
-    if (exe < 0) {
-        pam_syslog(pamh, LOG_ERR, "cannot open helper %s: %m", PAM_GOCAP_HELPER);
-        return NULL;
-    }
-    if (fstat(exe, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-        (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        pam_syslog(pamh, LOG_ERR, "helper %s is not a regular file owned and only writable by root; not run",
-                   PAM_GOCAP_HELPER);
-        close(exe);
-        return NULL;
-    }
-    char version[16], e[16], s[16];
-    snprintf(version, sizeof version, "%d", GOCAP_ANSWER_VERSION);
-    snprintf(e, sizeof e, "%d", entry);
-    snprintf(s, sizeof s, "%d", status);
-    const char **hargv = calloc((size_t)argc + 6, sizeof *hargv);
-    int fds[2] = { -1, -1 };
-    if (hargv == NULL || pipe2(fds, O_CLOEXEC) != 0) {
-        pam_syslog(pamh, LOG_ERR, "cannot prepare helper: %m");
-        goto out;
-    }
-    hargv[0] = PAM_GOCAP_HELPER;
-    hargv[1] = version;
-    hargv[2] = e;
-    hargv[3] = s;
-    hargv[4] = user != NULL ? user : "";
-    for (int i = 0; i < argc; i++)
-        hargv[5 + i] = argv[i];
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        pam_syslog(pamh, LOG_ERR, "cannot fork helper: %m");
-        goto out;
-    }
-    if (pid == 0) {
-        /* Only async-signal-safe calls from here to exec. Move the pipe and
-         * /dev/null above the standard descriptors before placing them,
-         * since the host may have closed 0, 1 or 2. */
-        char *envp[] = { NULL };
-        sigset_t none;
-        int w = fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        int hi = null >= 0 ? fcntl(null, F_DUPFD_CLOEXEC, 3) : -1;
-        if (w < 0 || hi < 0 || dup2(w, 1) < 0 || dup2(hi, 0) < 0 || dup2(hi, 2) < 0)
-            _exit(127);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        fexecve(exe, (char *const *)hargv, envp);
-        _exit(127);
-    }
-    close(fds[1]);
-    fds[1] = -1;
-    answer = read_answer(pamh, fds[0]);
-    if (answer == NULL)
-        kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ; /* ECHILD when the host ignores SIGCHLD: the answer still counts */
-out:
-    if (fds[0] >= 0)
-        close(fds[0]);
-    if (fds[1] >= 0)
-        close(fds[1]);
-    free(hargv);
-    close(exe);
-    return answer;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+        if (strncmp(l, "log ", 4) == 0)
+            pam_syslog(pamh, l[4] - '0', "%s", l + 6);
 }
 
 /* ---- acting on the answer ---- */
@@ -310,29 +648,19 @@ static int pam_result(int r)
     return PAM_IGNORE;
 }
 
-/* act logs the answer's messages, applies its action to this thread and
- * returns the PAM code. Anything malformed grants nothing. */
-static int act(pam_handle_t *pamh, char *answer)
+/* act checks the answer, logs its messages, applies its action to this
+ * thread and returns the PAM code. Anything malformed grants nothing. */
+static int act(pam_handle_t *pamh, char *text, size_t len)
 {
-    int version = 0, result, action, keepcaps, fields = 0;
-    unsigned long long inh, amb, bound;
-    char *save = NULL;
-    for (char *line = strtok_r(answer, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-        int prio, off = 0;
-        if (sscanf(line, "pam_gocap %d", &version) == 1)
-            continue;
-        if (version == GOCAP_ANSWER_VERSION && sscanf(line, "log %d %n", &prio, &off) == 1 && off > 0)
-            pam_syslog(pamh, prio, "%s", line + off);
-        else if (version == GOCAP_ANSWER_VERSION)
-            fields = sscanf(line, "answer %d %d %llx %llx %llx %d", &result, &action, &inh, &amb, &bound,
-                            &keepcaps);
-    }
-    if (fields != 6) {
-        pam_syslog(pamh, LOG_ERR, "no valid decision (answer version %d, want %d); nothing granted", version,
-                   GOCAP_ANSWER_VERSION);
+    struct answer a;
+    int line;
+    const char *bad = parse_answer(text, len, kernel_cap_bits(), &a, &line);
+    if (bad != NULL) {
+        pam_syslog(pamh, LOG_ERR, "decision refused: line %d: %s; nothing granted", line, bad);
         return PAM_IGNORE;
     }
-    switch (action) {
+    log_answer(pamh, text);
+    switch (a.action) {
     case GOCAP_CLEAR_INH:
         if (clear_inheritable() != 0) {
             pam_syslog(pamh, LOG_ERR, "clearing the Inheritable set failed: %m");
@@ -340,11 +668,11 @@ static int act(pam_handle_t *pamh, char *answer)
         }
         return PAM_SUCCESS;
     case GOCAP_APPLY_IAB:
-        if (apply_iab(inh, amb, bound) != 0) {
+        if (apply_iab(a.inh, a.amb, a.bound) != 0) {
             pam_syslog(pamh, LOG_ERR, "applying the IAB failed: %m");
             return PAM_IGNORE;
         }
-        if (keepcaps)
+        if (a.keepcaps)
             prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
         return PAM_SUCCESS;
     case GOCAP_DEFER_IAB: {
@@ -354,26 +682,28 @@ static int act(pam_handle_t *pamh, char *answer)
             free(d);
             return PAM_IGNORE;
         }
-        d->inh = inh;
-        d->amb = amb;
-        d->bound = bound;
-        if (keepcaps)
+        d->inh = a.inh;
+        d->amb = a.amb;
+        d->bound = a.bound;
+        if (a.keepcaps)
             prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
         return PAM_IGNORE;
     }
     }
-    return pam_result(result);
+    return pam_result(a.result);
 }
 
 static int run(pam_handle_t *pamh, int entry, int status, const char *user, int argc, const char **argv)
 {
-    char *answer = go_may_run() ? gocap_decide(entry, status, (char *)user, argc, (char **)argv)
-                                : ask_helper(pamh, entry, status, user, argc, argv);
-    if (answer == NULL) {
-        pam_syslog(pamh, LOG_ERR, "no decision; nothing granted");
-        return PAM_IGNORE;
+    size_t len = 0;
+    char *answer = NULL;
+    if (go_may_run()) {
+        answer = gocap_decide(entry, status, (char *)user, argc, (char **)argv);
+        len = strlen(answer); /* Go's C.CString: the text has no NUL */
+    } else if ((answer = ask_helper(pamh, entry, status, user, argc, argv, &len)) == NULL) {
+        return PAM_IGNORE; /* ask_helper said why */
     }
-    int rc = act(pamh, answer);
+    int rc = act(pamh, answer, len);
     free(answer);
     return rc;
 }

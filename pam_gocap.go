@@ -8,6 +8,7 @@
 package main
 
 /*
+#cgo CFLAGS: -Wall -Wextra
 #cgo LDFLAGS: -lpam
 #include <stdlib.h>
 #include "decision.h"

@@ -143,8 +143,10 @@ func (r *reader) errorf(col int, format string, args ...any) *LineError {
 }
 
 // Groups lists the names of a user's groups, primary and supplementary. It
-// is called at most once, and only when a rule names a group.
-type Groups func() []string
+// is called at most once, and only when a rule names a group. An error
+// means the list cannot be had, and so no rule can be trusted to be the
+// first that names the user.
+type Groups func() ([]string, error)
 
 // FindRule returns the first rule in the file read from r that names user,
 // as pam_cap.so picks it: "*" matches everyone, a token equal to the user
@@ -152,7 +154,7 @@ type Groups func() []string
 // token without "@" never matches a group. It returns nil and no error when
 // no rule matches. A line it refuses to read stops the search with that
 // line's *LineError, so that a broken line never lets a later, more
-// generous rule apply in its place.
+// generous rule apply in its place; so does an error from groups.
 func FindRule(file string, r io.Reader, user string, groups Groups) (*Rule, error) {
 	return findRule(file, r, user, groups, func(string, int) {})
 }
@@ -178,7 +180,11 @@ func findRule(file string, r io.Reader, user string, groups Groups, missed func(
 				continue
 			}
 			if !groupsLoaded {
-				groupNames, groupsLoaded = groups(), true
+				var err error
+				if groupNames, err = groups(); err != nil {
+					return nil, fmt.Errorf("%s:%d: listing the groups of user %q: %w", file, rd.line, user, err)
+				}
+				groupsLoaded = true
 			}
 			for _, g := range groupNames {
 				if string(tok[1:]) == g {

@@ -13,7 +13,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func groupsOf(names ...string) Groups {
-	return func() []string { return names }
+	return func() ([]string, error) { return names, nil }
 }
 
 func TestFindRule(t *testing.T) {
@@ -60,7 +60,7 @@ func TestFindRule(t *testing.T) {
 
 func TestFindRuleLoadsGroupsOnlyForGroupTokens(t *testing.T) {
 	calls := 0
-	groups := func() []string { calls++; return []string{"netops"} }
+	groups := func() ([]string, error) { calls++; return []string{"netops"}, nil }
 	if _, err := FindRule("c", strings.NewReader("cap_chown alice\ncap_net_raw bob\n"), "bob", groups); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func ExampleFindRule() {
 cap_net_raw       alice @netops
 none              *
 `
-	rule, _ := FindRule("capability.conf", strings.NewReader(conf), "bob", func() []string { return []string{"bob", "netops"} })
+	rule, _ := FindRule("capability.conf", strings.NewReader(conf), "bob", groupsOf("bob", "netops"))
 	fmt.Println(rule.Pos(), rule.Caps.Text)
 	// Output: capability.conf:2 cap_net_raw
 }

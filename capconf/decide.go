@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os/user"
 )
 
@@ -94,6 +95,8 @@ type System interface {
 	LookupUser(name string) (Groups, error)
 	// LookupGroup reports whether NSS knows the group.
 	LookupGroup(name string) error
+	// CapBits is how many capabilities the running kernel knows.
+	CapBits() int
 }
 
 // ErrRefused marks a rules file that pam_gocap will not read.
@@ -162,7 +165,7 @@ func (d *decider) setcred(status UserStatus) {
 	caps, where := "", ""
 	switch {
 	case err != nil:
-		return // fail closed: a broken file grants nothing, not even default=
+		return // fail closed: findRule said why; nothing, not even default=
 	case rule != nil:
 		caps, where = rule.Caps.Text, rule.Pos()
 	case d.args.HasDefault:
@@ -191,6 +194,13 @@ func (d *decider) setcred(status UserStatus) {
 		}
 		d.logf(LogErr, "%s: %v; nothing applied for user %q", pos, err, d.user)
 		return
+	}
+	if known := d.sys.CapBits(); known < 64 {
+		if past := (iab.Inh | iab.Amb | iab.Bound) >> known; past != 0 {
+			d.logf(LogErr, "%s: capability %d is past the last one this kernel knows (%d); nothing applied for user %q",
+				where, known+bits.TrailingZeros64(past), known-1, d.user)
+			return
+		}
 	}
 	d.answer.IAB, d.answer.KeepCaps = iab, d.args.KeepCaps
 	if d.args.Defer {
@@ -223,8 +233,14 @@ func (d *decider) checkMissedGroups(path string, missed []missedGroup) {
 	}
 }
 
+// errFailClosed ends a decision that grants nothing, not even default=,
+// after findRule has logged why.
+var errFailClosed = errors.New("fail closed")
+
 // findRule finds the user's rule. It returns a nil rule and a nil error
-// when none applies, and logs what it found.
+// when none applies, and logs what it found. An error means the rules
+// cannot be trusted (a refused, unreadable or missing file, or NSS failing
+// for a reason other than an unknown user): the caller grants nothing.
 func (d *decider) findRule() (*Rule, error) {
 	groups, err := d.sys.LookupUser(d.user)
 	var unknown user.UnknownUserError
@@ -233,18 +249,21 @@ func (d *decider) findRule() (*Rule, error) {
 		d.debugf("user %q is unknown to NSS: no rule applies", d.user)
 		return nil, nil
 	case err != nil:
-		d.logf(LogErr, "looking up user %q: %v: no rule applies", d.user, err)
-		return nil, nil
+		d.logf(LogErr, "looking up user %q: %v; nothing granted", d.user, err)
+		return nil, errFailClosed
 	}
 	path := d.args.Config
 	f, err := d.sys.OpenConfig(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
 		d.debugf("%v: no rules", err)
 		return nil, nil
+	case errors.Is(err, fs.ErrNotExist):
+		d.logf(LogErr, "%v; nothing granted, not even default=", err)
+		return nil, errFailClosed
 	case err != nil:
-		d.logf(LogErr, "%v", err)
-		return nil, nil
+		d.logf(LogErr, "%v; nothing granted, not even default=", err)
+		return nil, errFailClosed
 	}
 	defer f.Close()
 	var missed []missedGroup
@@ -257,7 +276,7 @@ func (d *decider) findRule() (*Rule, error) {
 	})
 	d.checkMissedGroups(path, missed)
 	if err != nil {
-		d.logf(LogErr, "%v; user %q gets nothing", err, d.user)
+		d.logf(LogErr, "%v; nothing granted to user %q, not even default=", err, d.user)
 		return nil, err
 	}
 	if rule == nil {

@@ -1,6 +1,7 @@
 package capconf
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -38,13 +39,26 @@ func (s fakeSystem) LookupGroup(name string) error {
 	return user.UnknownGroupError(name)
 }
 
+// errNSS stands for NSS failing (a directory down, descriptors exhausted):
+// the fake gives it for user "nss-down", and for the groups of "groups-down".
+var errNSS = errors.New("too many open files")
+
 func (s fakeSystem) LookupUser(name string) (Groups, error) {
+	switch name {
+	case "nss-down":
+		return nil, errNSS
+	case "groups-down":
+		return func() ([]string, error) { return nil, errNSS }, nil
+	}
 	groups, ok := s.users[name]
 	if !ok {
 		return nil, user.UnknownUserError(name)
 	}
 	return groupsOf(groups...), nil
 }
+
+// CapBits is the kernel of the machine these tests were written on.
+func (s fakeSystem) CapBits() int { return 41 }
 
 var testSystem = fakeSystem{
 	files: map[string]string{
@@ -54,6 +68,7 @@ var testSystem = fakeSystem{
 		"/long.conf":   "cap_chown alice\ncap_net_raw " + strings.Repeat("x", MaxLineLength) + "\ncap_net_raw *\n",
 		"/empty.conf":  "",
 		"/groups.conf": "cap_chown @ghosts\ncap_net_raw @admins @ghosts\nnone *\n",
+		"/past.conf":   "cap_chown,40 alice\n!63 bob\n^41 carol\n",
 	},
 	users: map[string][]string{
 		"alice": {"alice"}, "bob": {"bob", "admins"}, "carol": {"carol"},
@@ -84,7 +99,7 @@ func TestDecide(t *testing.T) {
 		{name: "auth wildcard", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"config=/star.conf"}}, result: Success},
 		{name: "auth missing config", req: Request{Entry: Authenticate, User: "alice", Argv: []string{"config=/nope"}}, result: Ignore},
 		{name: "auth world-writable config", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"config=/ww.conf"}}, result: Ignore,
-			logs: []string{"3 /ww.conf: world-writable: refused"}},
+			logs: []string{"3 /ww.conf: world-writable: refused; nothing granted, not even default="}},
 		{name: "auth default= does not count", req: Request{Entry: Authenticate, User: "frank", Argv: []string{"default=cap_chown"}}, result: Ignore},
 		{name: "unknown argument is logged", req: Request{Entry: Authenticate, User: "alice", Argv: []string{"bogus", "debug=1"}}, result: Success,
 			logs: []string{`3 unknown argument "bogus" ignored`, `3 unknown argument "debug=1" ignored`}},
@@ -111,10 +126,25 @@ func TestDecide(t *testing.T) {
 		{name: "setcred bad default", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=cap_bogus"}}, result: Ignore,
 			logs: []string{`3 argument default=cap_bogus: unknown capability "cap_bogus"; nothing applied for user "frank"`}},
 		{name: "setcred default ignored under wildcard", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/star.conf", "default=cap_net_raw"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
-		{name: "setcred world-writable is empty", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, action: ApplyIAB, iab: IAB{Inh: chown},
-			logs: []string{"3 /ww.conf: world-writable: refused"}},
+		{name: "setcred world-writable fails closed", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{"3 /ww.conf: world-writable: refused; nothing granted, not even default="}},
+		{name: "setcred missing config with default= fails closed", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/nope", "default=cap_chown"}}, result: Ignore,
+			logs: []string{"3 open /nope: file does not exist; nothing granted, not even default="}},
+		{name: "setcred missing config without default= is quiet", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/nope"}}, result: Ignore},
+		{name: "setcred NSS error fails closed", req: Request{Entry: SetCred, User: "nss-down", Argv: []string{"config=/star.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{`3 looking up user "nss-down": too many open files; nothing granted`}},
+		{name: "setcred groups error fails closed", req: Request{Entry: SetCred, User: "groups-down", Argv: []string{"config=/groups.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{`3 /groups.conf:1: listing the groups of user "groups-down": too many open files; nothing granted to user "groups-down", not even default=`}},
+		{name: "setcred groups not needed before a user rule", req: Request{Entry: SetCred, User: "groups-down", Argv: []string{"config=/star.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "setcred last known capability applies", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/past.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown | 1<<40}},
+		{name: "setcred bounding drop past the kernel's last", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/past.conf"}}, result: Ignore,
+			logs: []string{`3 /past.conf:2: capability 63 is past the last one this kernel knows (40); nothing applied for user "bob"`}},
+		{name: "setcred ambient past the kernel's last", req: Request{Entry: SetCred, User: "carol", Argv: []string{"config=/past.conf"}}, result: Ignore,
+			logs: []string{`3 /past.conf:3: capability 41 is past the last one this kernel knows (40); nothing applied for user "carol"`}},
+		{name: "setcred default past the kernel's last", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=50"}}, result: Ignore,
+			logs: []string{`3 default=50: capability 50 is past the last one this kernel knows (40); nothing applied for user "frank"`}},
 		{name: "setcred long line before match fails closed", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/long.conf", "default=cap_chown"}}, result: Ignore,
-			logs: []string{fmt.Sprintf(`3 /long.conf:2:1: line is longer than %d bytes; it is ignored and so is the rest of the file; user "frank" gets nothing`, MaxLineLength)}},
+			logs: []string{fmt.Sprintf(`3 /long.conf:2:1: line is longer than %d bytes; it is ignored and so is the rest of the file; nothing granted to user "frank", not even default=`, MaxLineLength)}},
 		{name: "setcred long line after match is not read", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/long.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
 		{name: "setcred empty config", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/empty.conf"}}, result: Ignore},
 		{name: "a group NSS does not know is logged", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/groups.conf"}}, action: ClearInh,

@@ -1,6 +1,7 @@
 package capconf
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -79,19 +80,40 @@ func (OS) LookupUser(name string) (Groups, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() []string {
+	return func() ([]string, error) {
 		ids, err := u.GroupIds() // getgrouplist: primary and supplementary
 		if err != nil {
-			return nil
+			return nil, err
 		}
 		names := make([]string, 0, len(ids))
 		for _, id := range ids {
-			if g, err := user.LookupGroupId(id); err == nil {
-				names = append(names, g.Name)
+			g, err := user.LookupGroupId(id)
+			var unknown user.UnknownGroupIdError
+			switch {
+			case errors.As(err, &unknown):
+				continue // a gid with no name matches no @group, as in pam_cap.so
+			case err != nil:
+				return nil, err
 			}
+			names = append(names, g.Name)
 		}
-		return names
+		return names, nil
 	}, nil
+}
+
+// CapBits asks the kernel how many capabilities it knows, as libcap's
+// cap_max_bits does: the first capability PR_CAPBSET_READ refuses.
+func (OS) CapBits() int {
+	lo, hi := 0, 64 // PR_CAPBSET_READ accepts lo and refuses hi
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_CAPBSET_READ, uintptr(mid), 0); errno == 0 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
 }
 
 // LookupGroup finds a group by name through NSS, as getgrnam does.

@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,7 +22,7 @@ func TestSameAsPamCap(t *testing.T) {
 		"names":   "CAP_NET_RAW alice\n0x17,^cap_sys_nice,!CAP_SETPCAP @netops\ncap_chown, dave\n!cap_setpcap,%cap_chown erin\n",
 		"words":   "all alice\nnone bob\ncap_bogus carol\nNONE dave\nAll erin\n",
 		"cve":     "cap_net_raw netops\ncap_chown *\n",
-		"numbers": "13,014 alice\n63 bob\n64 carol\n08 dave\n+1 erin\n",
+		"numbers": "13,014 alice\n40 bob\n64 carol\n08 dave\n+1 erin\n",
 		"empty":   "",
 		"devnull": "/dev/null",
 	}
@@ -53,7 +54,8 @@ func TestSameAsPamCap(t *testing.T) {
 }
 
 // Where we differ from Debian 12's pam_cap.so on purpose, both sides are
-// pinned down, so that the README's table stays true.
+// pinned down, one case per row of the README's table, so that the table
+// stays true.
 func TestDifferencesFromPamCap(t *testing.T) {
 	e := newEnv(t)
 	pamCap := pamCapModule(t)
@@ -65,26 +67,38 @@ func TestDifferencesFromPamCap(t *testing.T) {
 	ww := e.conf("ww.conf", "cap_net_raw alice\n")
 	os.Chmod(ww, 0o666)
 	crlf := e.conf("crlf.conf", "cap_net_raw alice\r\n")
+	dir := filepath.Join(e.dir, "dir.conf")
+	os.Mkdir(dir, 0o755)
+	past := e.conf("past.conf", "cap_net_raw,63 alice\n")
+	type side struct {
+		setcred string
+		inh     uint64 // alice's Inheritable set after setcred
+	}
 	tests := []struct {
-		name, conf    string
-		ours, pamCaps uint64 // alice's Inheritable set
+		name          string
+		args          []string
+		ours, pamCaps side
 	}{
-		{"line longer than 4095 bytes", long, capChown, capNetRaw},
-		{"world-writable file (upstream 2.69+ ignores it too)", ww, 0, capNetRaw},
-		{"CRLF line ends", crlf, capNetRaw, 0},
+		{"line longer than 4095 bytes", []string{"config=" + long}, side{"SUCCESS", capChown}, side{"SUCCESS", capNetRaw}},
+		{"CRLF line ends", []string{"config=" + crlf}, side{"SUCCESS", capNetRaw}, side{"PERM_DENIED", 0}},
+		{"world-writable file, with default=", []string{"config=" + ww, "default=cap_chown"}, side{"PERM_DENIED", 0}, side{"SUCCESS", capNetRaw}},
+		{"a directory as the file, with default=", []string{"config=" + dir, "default=cap_chown"}, side{"PERM_DENIED", 0}, side{"SUCCESS", capChown}},
+		{"missing file, with default=", []string{"config=" + dir + "/none", "default=cap_chown"}, side{"PERM_DENIED", 0}, side{"SUCCESS", capChown}},
+		{"capability past the kernel's last", []string{"config=" + past}, side{"PERM_DENIED", 0}, side{"SUCCESS", capNetRaw}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, side := range []struct {
+			for _, s := range []struct {
 				module string
-				want   uint64
+				want   side
 			}{{gocapModule(), tt.ours}, {pamCap, tt.pamCaps}} {
-				svc := fmt.Sprintf("d%d-%d", i, len(side.module))
-				e.service(svc, side.module, "config="+tt.conf)
+				svc := fmt.Sprintf("d%d-%s", i, filepath.Base(s.module))
+				e.service(svc, s.module, tt.args...)
 				lines := e.pamhost(svc, "alice", "setcred:establish", "caps")
 				got, _ := parseCaps(t, lines[len(lines)-1])
-				if got.Inh != side.want {
-					t.Errorf("%s: Inheritable %#x, want %#x", side.module, got.Inh, side.want)
+				if lines[0] != "setcred "+s.want.setcred || got.Inh != s.want.inh {
+					t.Errorf("%s: %q, Inheritable %#x; want setcred %s, Inheritable %#x",
+						filepath.Base(s.module), lines[0], got.Inh, s.want.setcred, s.want.inh)
 				}
 			}
 		})

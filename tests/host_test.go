@@ -53,37 +53,7 @@ func TestForkedChildren(t *testing.T) {
 			svc := fmt.Sprintf("fork%d", i)
 			e.service(svc, gocapModule(), append([]string{"config=" + conf}, tt.args...)...)
 			lines := e.pamhost(svc, "bob", fmt.Sprintf("fork:%d", children))
-			seen := 0
-			for _, l := range lines {
-				if strings.HasPrefix(l, "authenticate ") {
-					if l != "authenticate SUCCESS" {
-						t.Fatalf("parent: %q", l)
-					}
-					continue
-				}
-				var n int
-				var rest string
-				if _, err := fmt.Sscanf(l, "child %d %s", &n, &rest); err != nil {
-					t.Fatalf("unexpected line %q", l)
-				}
-				switch {
-				case strings.HasSuffix(l, " timeout"):
-					t.Fatalf("child %d hung", n)
-				case strings.Contains(l, " setcred "):
-					if !strings.HasSuffix(l, " "+tt.setcred) {
-						t.Fatalf("%q, want setcred %s", l, tt.setcred)
-					}
-				default:
-					got, keep := parseCaps(t, l)
-					if got != tt.want || keep != tt.keep {
-						t.Fatalf("child %d: %+v keep=%v, want %+v keep=%v", n, got, keep, tt.want, tt.keep)
-					}
-					seen++
-				}
-			}
-			if seen != children {
-				t.Fatalf("%d children reported their vectors, want %d", seen, children)
-			}
+			checkChildren(t, lines, children, tt.setcred, tt.want, tt.keep)
 		})
 	}
 }

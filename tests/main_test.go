@@ -261,25 +261,50 @@ const pamhostLimit = 10 * time.Minute
 // environment, and fails the test on a hang or an error.
 func (e *env) pamhostWithin(d time.Duration, service, user string, ops ...string) []string {
 	e.t.Helper()
+	out, _ := e.pamhostRun(hostRun{limit: d}, service, user, ops...)
+	return out
+}
+
+// hostRun says how to run the C host: its environment, a command to run
+// it under (such as unshare), its deadline (pamhostLimit if zero), and
+// whether it may exit with an error.
+type hostRun struct {
+	env     []string
+	wrapper []string
+	limit   time.Duration
+	mayFail bool
+}
+
+// pamhostRun runs the C host and returns its output lines and what it
+// wrote to standard error. A run past its deadline fails the test as a
+// hang; so does an error, unless the run may fail.
+func (e *env) pamhostRun(r hostRun, service, user string, ops ...string) ([]string, string) {
+	e.t.Helper()
 	args := []string{"-d", e.confDir(), "-s", service}
 	if user != "" {
 		args = append(args, "-u", user)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	args = append(append(append(r.wrapper, filepath.Join(buildDir, "pamhost")), args...), ops...)
+	if r.limit == 0 {
+		r.limit = pamhostLimit
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(buildDir, "pamhost"), append(args, ops...)...)
-	cmd.Env = []string{}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append([]string{}, r.env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if ctx.Err() != nil {
-		e.t.Fatalf("pamhost %v: no answer within %v", ops, d)
+		e.t.Fatalf("pamhost %v: no answer within %v", ops, r.limit)
 	}
-	if err != nil {
-		e.t.Fatalf("pamhost %v: %v\n%s", ops, err, out)
+	if err != nil && !r.mayFail {
+		e.t.Fatalf("pamhost %v: %v\n%s%s", ops, err, out, stderr.String())
 	}
 	var lines []string
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
-	return lines
+	return lines, stderr.String()
 }

@@ -207,11 +207,12 @@ func TestModuleConfigFileChecks(t *testing.T) {
 		name, conf string
 		want       outcome
 	}{
-		{"world-writable file is ignored", ww, outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
-		{"symlink to world-writable file is ignored", e.dir + "/link-to-ww.conf", outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"world-writable file fails closed", ww, outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"symlink to world-writable file fails closed", e.dir + "/link-to-ww.conf", outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
 		{"symlink to a good file is read", e.dir + "/link-to-good.conf", outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
 		{"/dev/null is an empty file", "/dev/null", outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
-		{"a directory is refused", e.dir + "/dir.conf", outcome{"IGNORE", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"a directory fails closed", e.dir + "/dir.conf", outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"a missing file fails closed when there is a default=", e.dir + "/none.conf", outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
 		{"long line fails closed", long, outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
 		{"CRLF line ends", crlf, outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
 	}
@@ -219,7 +220,7 @@ func TestModuleConfigFileChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := fmt.Sprintf("file%d", i)
 			// default= shows whether the file was taken as empty (the
-			// default applies) or as broken (nothing applies).
+			// default applies) or failed closed (nothing applies).
 			e.service(svc, gocapModule(), "config="+tt.conf, "default=cap_chown")
 			if got := e.transact(svc, "alice", pam.EstablishCred); got != tt.want {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)

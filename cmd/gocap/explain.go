@@ -84,7 +84,8 @@ func explain(user string, argv []string, program string, sys system) (*Explanati
 	ex := &Explanation{User: user, Config: args.Config, Groups: []string{}}
 	if groups, err := sys.LookupUser(user); err == nil {
 		ex.Known = true
-		ex.Groups = append(ex.Groups, groups()...)
+		names, _ := groups() // an error here shows in the decision's notes
+		ex.Groups = append(ex.Groups, names...)
 		ex.UID, ex.GID, _ = sys.UserID(user)
 	}
 	// "debug" only adds the reasoning to the notes; it changes no decision.

@@ -30,7 +30,7 @@ func (fakeSystem) LookupUser(name string) (capconf.Groups, error) {
 	if !ok {
 		return nil, user.UnknownUserError(name)
 	}
-	return func() []string { return g }, nil
+	return func() ([]string, error) { return g, nil }, nil
 }
 
 func (fakeSystem) LookupGroup(name string) error {

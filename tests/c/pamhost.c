@@ -26,6 +26,21 @@
  *                   SIGALRM and SIGPIPE, run auth, setcred and end, and print
  *                   every signal whose handler was replaced or whose flags
  *                   changed
+ *   clone:N         as fork:N, but each child is made by a raw
+ *                   clone(CLONE_NEWPID) system call: no atfork handler runs,
+ *                   and the child is pid 1 of a new pid namespace
+ *   state           print what the module could change in this process:
+ *                   every resource limit, the environment (pointers and
+ *                   text), this thread's signal mask and alternate stack,
+ *                   the number of threads
+ *   nofile:SOFT:HARD, as:BYTES  set RLIMIT_NOFILE or RLIMIT_AS (soft and hard)
+ *   hostile         leave descriptors 3 to 9 open without close-on-exec,
+ *                   ignore SIGINT, block SIGUSR1 and SIGTERM, and reap every
+ *                   child in a SIGCHLD handler (waitpid(-1)); at the end,
+ *                   print how many children that handler reaped
+ *   unshare-user    try unshare(CLONE_NEWUSER) and print the result
+ *   altstack        give this thread an alternate signal stack of its own
+ *   fill, unfill    open /dev/null until no descriptor is left; close them
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,7 +50,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,22 +158,35 @@ static int wait_child(pid_t pid)
     return -1;
 }
 
+static volatile sig_atomic_t reaped;
+
+/* child_transaction is what a session child does: setcred, pam_end as the
+ * process that goes on as the user, and report. */
+static void child_transaction(pam_handle_t *pamh, int i)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "child %d ", i);
+    int rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
+    pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
+    printf("child %d setcred %s\n", i, code(rc));
+    if (reaped)
+        printf("child %d reaped %d\n", i, (int)reaped);
+    caps(stdout, prefix);
+}
+
 /* fork_children authenticates in this process before every fork, so that
  * the module's Go heap is at a different point in each child: a child that
  * ran Go would sooner or later need a garbage collection, and hang. */
-static void fork_children(pam_handle_t *pamh, int n)
+static void fork_children(pam_handle_t *pamh, int n, int raw_clone)
 {
     for (int i = 0; i < n; i++) {
         printf("authenticate %s\n", code(pam_authenticate(pamh, 0)));
         fflush(stdout);
-        pid_t pid = fork();
+        pid_t pid = raw_clone ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL) : fork();
         if (pid == 0) {
-            char prefix[32];
-            snprintf(prefix, sizeof prefix, "child %d ", i);
-            int rc = pam_setcred(pamh, PAM_ESTABLISH_CRED);
-            pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
-            printf("child %d setcred %s\n", i, code(rc));
-            caps(stdout, prefix);
+            if (raw_clone)
+                printf("child %d pid %d\n", i, (int)getpid());
+            child_transaction(pamh, i);
             _exit(0);
         }
         if (pid < 0 || wait_child(pid) != 0) {
@@ -270,6 +302,87 @@ static void bench(int n)
 
 static void on_signal(int sig) { (void)sig; }
 
+/* state prints what loading and using the module could change. */
+static void state(const char *when)
+{
+    extern char **environ;
+    for (int r = 0; r < RLIM_NLIMITS; r++) {
+        struct rlimit l;
+        getrlimit(r, &l);
+        printf("%s rlimit %d %llu %llu\n", when, r, (unsigned long long)l.rlim_cur, (unsigned long long)l.rlim_max);
+    }
+    for (char **e = environ; e && *e; e++)
+        printf("%s env %p %s\n", when, (void *)*e, *e);
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, NULL, &mask);
+    printf("%s mask", when);
+    for (int s = 1; s < 65; s++)
+        if (sigismember(&mask, s) == 1)
+            printf(" %d", s);
+    stack_t ss;
+    sigaltstack(NULL, &ss);
+    printf("\n%s altstack flags=%d size=%zu\n", when, ss.ss_flags, ss.ss_size);
+    printf("%s threads %ld\n", when, status_field("Threads"));
+}
+
+static int filled[1 << 16], nfilled;
+
+/* fill uses up every descriptor the soft limit allows. */
+static void fill(void)
+{
+    int fd;
+    while (nfilled < (int)(sizeof filled / sizeof filled[0]) && (fd = open("/dev/null", O_RDONLY)) >= 0)
+        filled[nfilled++] = fd;
+}
+
+static void unfill(void)
+{
+    while (nfilled > 0)
+        close(filled[--nfilled]);
+}
+
+static void set_limit(int resource, const char *spec)
+{
+    struct rlimit l;
+    char *colon;
+    l.rlim_cur = strtoull(spec, &colon, 10);
+    l.rlim_max = *colon == ':' ? strtoull(colon + 1, NULL, 10) : l.rlim_cur;
+    if (setrlimit(resource, &l) != 0) {
+        perror("pamhost: setrlimit");
+        exit(2);
+    }
+}
+
+static void reap_all(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        reaped++;
+    errno = saved;
+}
+
+/* hostile sets up a host that is careless in every way a helper could
+ * inherit: open descriptors, an ignored and two blocked signals, and a
+ * SIGCHLD handler that reaps every child it hears of. */
+static void hostile(void)
+{
+    for (int fd = 3; fd < 10; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != fd)
+            exit(2);
+    signal(SIGINT, SIG_IGN);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = reap_all;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
+}
+
 static void signals(void)
 {
     static const int mine[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGPIPE };
@@ -334,6 +447,31 @@ int main(int argc, char **argv)
             signals();
             continue;
         }
+        if (!strcmp(op, "state")) {
+            state(pamh == NULL ? "before" : "after");
+            continue;
+        }
+        if (!strncmp(op, "nofile:", 7) || !strncmp(op, "as:", 3)) {
+            set_limit(op[0] == 'n' ? RLIMIT_NOFILE : RLIMIT_AS, arg);
+            continue;
+        }
+        if (!strcmp(op, "hostile")) {
+            hostile();
+            continue;
+        }
+        if (!strcmp(op, "altstack")) {
+            stack_t ss = { .ss_sp = malloc(65536), .ss_size = 65536 };
+            sigaltstack(&ss, NULL);
+            continue;
+        }
+        if (!strcmp(op, "fill") || !strcmp(op, "unfill")) {
+            op[0] == 'f' ? fill() : unfill();
+            continue;
+        }
+        if (!strcmp(op, "unshare-user")) {
+            printf("unshare-user %s\n", unshare(CLONE_NEWUSER) == 0 ? "ok" : strerror(errno));
+            continue;
+        }
         if (pamh == NULL)
             pamh = start(user);
         if (!strcmp(op, "auth"))
@@ -346,7 +484,9 @@ int main(int argc, char **argv)
             printf("end %s\n", code(pam_end(pamh, end_status(arg))));
             pamh = NULL;
         } else if (!strncmp(op, "fork:", 5))
-            fork_children(pamh, atoi(arg));
+            fork_children(pamh, atoi(arg), 0);
+        else if (!strncmp(op, "clone:", 6))
+            fork_children(pamh, atoi(arg), 1);
         else {
             fprintf(stderr, "pamhost: unknown op %s\n", op);
             return 2;
@@ -354,5 +494,7 @@ int main(int argc, char **argv)
     }
     if (pamh)
         pam_end(pamh, PAM_SUCCESS);
+    if (reaped)
+        printf("host reaped %d\n", (int)reaped);
     return 0;
 }
