@@ -145,8 +145,9 @@ demo: deps-build deps-docker
 	bash docker/run.sh demo
 
 # Policy and the command: pure Go, no cgo, no root.
-test-unit:
+test-unit: | deps-build
 	$(GO) vet ./...
+	bash tests/build-constraints.sh
 	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./cmd/...
 
 # The module through the real libpam, in C and Go hosts (root).

@@ -26,6 +26,7 @@ cp docker/setup.sh docker/scenarios.sh docker/checks.sh docker/demo.sh $ctx/
 cp build/pam-gocap_*.deb $ctx/pam-gocap.deb
 ${CC:-cc} -O2 -Wall -o $ctx/rawprobe docker/c/rawprobe.c
 ${CC:-cc} -O2 -Wall -o $ctx/deferhost docker/c/deferhost.c -lpam
+${CC:-cc} -O2 -Wall -o $ctx/fakehelper tests/c/fakehelper.c
 # Debian's docker.io has no buildx: the classic builder, its deprecation
 # notice kept out of sight unless the build fails.
 build() { # build IMAGE DOCKERFILE CONTEXT

@@ -161,7 +161,26 @@ out=$(deferhost deferhost alice)
 check "$short: deferred inheritable for alice" "$(echo "$out" | inh)" 0000000000002000
 record "deferhost alice" "$(echo $out)"
 
-# 7. logs: with debug, the matching line; with a typo, file and line.
+# 7. The helper as it starts in sshd's session child: a wrapper (the
+# tests' fake helper) writes down what it inherited, then runs the real one.
+if [ "$MODULE" = pam_gocap.so ]; then
+	H=/usr/libexec/pam_gocap/pam_gocap-helper
+	mv $H $H.real
+	install -m 0755 /usr/local/bin/fakehelper $H
+	printf 'report /tmp/sshd-helper.txt\nexec %s.real\n' $H >$H.script
+	rm -f /tmp/sshd-helper.txt
+	read -r ms got probe < <(ssh_once publickey alice)
+	check "$short: ssh login through the wrapped helper" "$got $probe" "${WANT[alice]} ok"
+	check "$short: the helper's descriptors in sshd" \
+		"$(awk '$1 == "fd" { sub(/:.*/, "", $3); printf "%s %s,", $2, $3 }' /tmp/sshd-helper.txt)" "0 /dev/null,1 pipe,2 pipe,"
+	check "$short: the helper's blocked, ignored and caught signals in sshd" \
+		"$(awk '/^Sig(Blk|Ign|Cgt):/ { print $2 }' /tmp/sshd-helper.txt | sort -u)" 0000000000000000
+	sed 's/^/  helper in sshd: /' /tmp/sshd-helper.txt
+	mv $H.real $H
+	rm -f $H.script
+fi
+
+# 8. logs: with debug, the matching line; with a typo, file and line.
 if [ "$MODULE" = pam_gocap.so ]; then
 	echo "auth required pam_gocap.so debug" >/etc/pam.d/dbg
 	printf 'cap_chown bob\ncap_net_rw alice\n' >/etc/security/typo.conf
