@@ -290,16 +290,16 @@ struct spawn {
     siginfo_t status;
 };
 
-/* reset_signals puts every signal back to its default action. glibc
- * refuses its own two (32 and 33): they are only ever sent to the host's
- * threads, and exec resets them anyway. */
+/* reset_signals puts every signal back to its default action, glibc's own
+ * two (32 and 33) included, which its sigaction refuses to touch: an
+ * ignored signal would stay ignored across exec. The system call is given
+ * an all-zero struct, which reads as SIG_DFL, no flags and an empty mask
+ * in every architecture's layout. */
 static void reset_signals(void)
 {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
+    unsigned long dfl[8] = { 0 };
     for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL);
+        syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)8);
 }
 
 /* helper_child runs in the helper's process until exec, on its own stack,

@@ -35,12 +35,23 @@
  *                   the number of threads
  *   nofile:SOFT:HARD, as:BYTES  set RLIMIT_NOFILE or RLIMIT_AS (soft and hard)
  *   hostile         leave descriptors 3 to 9 open without close-on-exec,
- *                   ignore SIGINT, block SIGUSR1 and SIGTERM, and reap every
+ *                   ignore SIGINT and signal 32 (glibc's own, which its
+ *                   sigaction refuses), block SIGUSR1 and SIGTERM, and reap every
  *                   child in a SIGCHLD handler (waitpid(-1)); at the end,
  *                   print how many children that handler reaped
  *   unshare-user    try unshare(CLONE_NEWUSER) and print the result
  *   altstack        give this thread an alternate signal stack of its own
  *   fill, unfill    open /dev/null until no descriptor is left; close them
+ *   drop:N          drop capability N from this thread's Bounding set
+ *   full            give this thread the full, mixed starting state:
+ *                   Inheritable cap_chown,cap_kill,cap_net_raw,cap_sys_nice,
+ *                   Ambient cap_kill,cap_sys_nice, cap_mknod dropped from
+ *                   Bounding, keepcaps on
+ *   cases:FILE      one transaction per line of FILE, "SERVICE USER FLAG
+ *                   START" (FLAG as for setcred, START empty or full), each
+ *                   on a new thread: authenticate (then pam_end), then in a
+ *                   second handle setcred:FLAG, caps, end:silent, caps; every
+ *                   line printed starts "case N "
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,6 +66,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +153,74 @@ static pam_handle_t *start(const char *who)
         exit(2);
     }
     return pamh;
+}
+
+/* full gives the calling thread a starting state with something in every
+ * vector, so that what a module replaces, clears or leaves shows. */
+static void full(void)
+{
+    const unsigned long long inh = 1ULL << CAP_CHOWN | 1ULL << CAP_KILL | 1ULL << CAP_NET_RAW | 1ULL << CAP_SYS_NICE;
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0)
+        goto fail;
+    d[0].inheritable = (unsigned)inh;
+    d[1].inheritable = (unsigned)(inh >> 32);
+    if (syscall(SYS_capset, &h, d) != 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_KILL, 0, 0) != 0 ||
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_NICE, 0, 0) != 0 ||
+        prctl(PR_CAPBSET_DROP, CAP_MKNOD, 0, 0, 0) != 0 || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+        goto fail;
+    return;
+fail:
+    perror("pamhost: full");
+    exit(2);
+}
+
+struct one_case {
+    int n;
+    char service[256], user[64], flag[16], start[8];
+};
+
+static void *run_case(void *arg)
+{
+    struct one_case *k = arg;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "case %d ", k->n);
+    if (!strcmp(k->start, "full"))
+        full();
+    service = k->service;
+    pam_handle_t *pamh = start(k->user);
+    printf("%sauthenticate %s\n", prefix, code(pam_authenticate(pamh, 0)));
+    pam_end(pamh, PAM_SUCCESS);
+    pamh = start(k->user);
+    printf("%ssetcred %s\n", prefix, code(pam_setcred(pamh, setcred_flag(k->flag))));
+    caps(stdout, prefix);
+    pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
+    caps(stdout, prefix);
+    return NULL;
+}
+
+/* cases runs the transactions listed in path, one thread each, in turn. */
+static void cases(const char *path)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    struct one_case k = { 0 };
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    while (fgets(line, sizeof line, f)) {
+        pthread_t t;
+        if (sscanf(line, "%255s %63s %15s %7s", k.service, k.user, k.flag, k.start) != 4) {
+            fprintf(stderr, "pamhost: bad case line %s", line);
+            exit(2);
+        }
+        pthread_create(&t, NULL, run_case, &k);
+        pthread_join(t, NULL);
+        k.n++;
+    }
+    fclose(f);
 }
 
 /* wait_child waits for pid at most 10 s; returns 0, or -1 on timeout. */
@@ -371,6 +451,8 @@ static void hostile(void)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != fd)
             exit(2);
     signal(SIGINT, SIG_IGN);
+    unsigned long ign[8] = { (unsigned long)SIG_IGN }; /* x86_64 and arm64 layout */
+    syscall(SYS_rt_sigaction, 32, ign, NULL, (size_t)8);
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
@@ -457,6 +539,21 @@ int main(int argc, char **argv)
         }
         if (!strcmp(op, "hostile")) {
             hostile();
+            continue;
+        }
+        if (!strncmp(op, "cases:", 6)) {
+            cases(arg);
+            continue;
+        }
+        if (!strncmp(op, "drop:", 5)) {
+            if (prctl(PR_CAPBSET_DROP, atoi(arg), 0, 0, 0) != 0) {
+                perror("pamhost: drop");
+                return 2;
+            }
+            continue;
+        }
+        if (!strcmp(op, "full")) {
+            full();
             continue;
         }
         if (!strcmp(op, "altstack")) {
