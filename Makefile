@@ -39,7 +39,7 @@ TEST_BUILD = $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamh
 
 
 .PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test ldap-test demo install install-files uninstall deb clean FORCE \
-	deps deps-build deps-test deps-docker deps-bench
+	deps deps-build deps-test deps-docker deps-bench mutants
 all: pam_gocap.so pam_gocap-helper gocap man
 
 # The Debian packages each kind of target needs, from one list
@@ -152,7 +152,13 @@ test-unit: | deps-build
 
 # The module through the real libpam, in C and Go hosts (root).
 test-module: deps-test $(TEST_BUILD)
-	PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap $(GO) test -count=1 -timeout 20m ./tests/...
+	PAM_GOCAP_BUILD=$(TESTDIR) PAM_GOCAP_GOCAP=$(CURDIR)/gocap $(GO) test -count=1 -timeout 20m $(TESTFLAGS) ./tests/...
+
+# Deliberate bugs, one at a time in a scratch copy, each of which the tests
+# must catch: prints "N killed, N survived" (tests/mutants). Not part of
+# make test: it builds and tests the tree once per mutant.
+mutants: deps-build deps-test
+	$(GO) run ./tests/mutants
 
 # Everything but the rules file, for packages too.
 install-files: all

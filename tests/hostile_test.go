@@ -113,12 +113,14 @@ func TestConfigChangingWhileRead(t *testing.T) {
 }
 
 // One host process runs many transactions, rotating users, configs and
-// arguments: resident memory grows by less than 1 MiB after the first
-// thousand, descriptors stay as they were then, and threads stay constant
-// over the second half of the run. (The Go runtime starts its last thread
-// lazily, when a collection first needs it: seen between transactions 1000
-// and 3000 in some runs, so threads are compared from half-way.)
+// arguments. Over the second half of the run the C heap in use (mallinfo2)
+// may not grow by more than maxHeapGrowth: a leak of even a few bytes per
+// transaction shows (the module's answer text is some 60). Resident memory
+// grows by less than 1 MiB after the first thousand, descriptors stay as
+// they were then, and threads stay within maxThreads, which the Go
+// runtime's own (6 or 7 here) do not reach even on a loaded machine.
 func TestLongRunningHost(t *testing.T) {
+	const maxHeapGrowth, maxThreads = 4096, 10
 	e := newEnv(t)
 	conf := e.conf("c.conf", mainConf)
 	e.service("soak1", gocapModule(), "config="+conf)
@@ -126,12 +128,12 @@ func TestLongRunningHost(t *testing.T) {
 	e.service("soak3", gocapModule(), "config="+e.conf("star.conf", "^cap_chown,!cap_setpcap *\n"), "default=cap_net_raw")
 	n := count(4000, 10000)
 	lines := e.pamhostWithin(5*time.Minute, "soak1", "alice", fmt.Sprintf("soak:%d:soak1,soak2,soak3:alice,bob,carol,dave,erin,nobody", n))
-	type point struct{ rss, fds, threads int }
+	type point struct{ rss, heap, fds, threads int }
 	at := map[int]point{}
 	for _, l := range lines {
 		var i int
 		var p point
-		if _, err := fmt.Sscanf(l, "soak %d rss_kb=%d fds=%d threads=%d", &i, &p.rss, &p.fds, &p.threads); err == nil {
+		if _, err := fmt.Sscanf(l, "soak %d rss_kb=%d heap=%d fds=%d threads=%d", &i, &p.rss, &p.heap, &p.fds, &p.threads); err == nil {
 			at[i] = p
 		}
 	}
@@ -139,14 +141,19 @@ func TestLongRunningHost(t *testing.T) {
 	if first.rss == 0 || half.rss == 0 || last.rss == 0 {
 		t.Fatalf("no measurements in %q", lines)
 	}
-	t.Logf("after 1000: %+v, after %d: %+v, after %d: %+v", first, n/2, half, n, last)
+	t.Logf("after 1000: %+v, after %d: %+v, after %d: %+v; heap growth over the second half %.2f bytes per transaction",
+		first, n/2, half, n, last, float64(last.heap-half.heap)/float64(n-n/2))
+	if last.heap-half.heap > maxHeapGrowth {
+		t.Errorf("C heap in use grew by %d bytes from transaction %d to %d (%.1f per transaction)",
+			last.heap-half.heap, n/2, n, float64(last.heap-half.heap)/float64(n-n/2))
+	}
 	if last.rss-first.rss >= 1024 || last.fds != first.fds {
-		t.Fatalf("from transaction 1000 to %d: resident memory %d -> %d kB, descriptors %d -> %d",
+		t.Errorf("from transaction 1000 to %d: resident memory %d -> %d kB, descriptors %d -> %d",
 			n, first.rss, last.rss, first.fds, last.fds)
 	}
-	for i := n / 2; i <= n; i += 1000 {
-		if p, ok := at[i]; ok && p.threads != half.threads {
-			t.Fatalf("threads %d after transaction %d, %d after %d", p.threads, i, half.threads, n/2)
+	for i, p := range at {
+		if p.threads > maxThreads {
+			t.Errorf("%d threads after transaction %d, more than %d", p.threads, i, maxThreads)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/msteinert/pam/v2"
 )
@@ -16,9 +17,11 @@ import (
 // Capability bits used below.
 const (
 	capChown   = 1 << 0
+	capKill    = 1 << 5
 	capSetpcap = 1 << 8
 	capNetRaw  = 1 << 13
 	capSysNice = 1 << 23
+	capMknod   = 1 << 27
 )
 
 // threadCaps is one thread's capability vectors as /proc shows them.
@@ -81,6 +84,12 @@ type outcome struct {
 // All runs on an OS thread of its own that is thrown away after, so that
 // no capability change outlives the case.
 func (e *env) transact(service, user string, flags pam.Flags) outcome {
+	return e.transactFrom(false, service, user, flags)
+}
+
+// transactFrom is transact, on a thread that starts from the full state
+// (fullStart) when full is true.
+func (e *env) transactFrom(full bool, service, user string, flags pam.Flags) outcome {
 	e.t.Helper()
 	var o outcome
 	var err error
@@ -88,6 +97,11 @@ func (e *env) transact(service, user string, flags pam.Flags) outcome {
 	go func() {
 		defer close(done)
 		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if full {
+			if err = setFullStart(); err != nil {
+				return
+			}
+		}
 		conv := pam.ConversationFunc(func(pam.Style, string) (string, error) {
 			return "", errors.New("no conversation here")
 		})
@@ -110,6 +124,44 @@ func (e *env) transact(service, user string, flags pam.Flags) outcome {
 		e.t.Fatalf("transaction for %q: %v", user, err)
 	}
 	return o
+}
+
+// fullStart is a starting state with something in every vector, so that
+// what a module replaces, clears or leaves alone shows: Inheritable
+// cap_chown, cap_kill, cap_net_raw and cap_sys_nice, Ambient cap_kill and
+// cap_sys_nice, cap_mknod dropped from Bounding, and keepcaps on (as
+// pamhost's "full").
+var fullStart = threadCaps{Inh: capChown | capKill | capNetRaw | capSysNice, Amb: capKill | capSysNice, Bnd: baseline.Bnd &^ capMknod}
+
+// setFullStart gives the calling thread fullStart, with raw system calls
+// on this thread only.
+func setFullStart() error {
+	const (
+		prCapAmbient, prCapAmbientRaise = 47, 2
+		prCapbsetDrop, prSetKeepcaps    = 24, 8
+		linuxCapabilityVersion3         = 0x20080522
+	)
+	hdr := struct{ version, pid uint32 }{linuxCapabilityVersion3, 0}
+	var data [2]struct{ effective, permitted, inheritable uint32 }
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data)), 0); e != 0 {
+		return e
+	}
+	data[0].inheritable, data[1].inheritable = uint32(fullStart.Inh), uint32(fullStart.Inh>>32)
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data)), 0); e != 0 {
+		return e
+	}
+	for _, c := range []uintptr{5, 23} { // cap_kill, cap_sys_nice
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapAmbient, prCapAmbientRaise, c, 0, 0, 0); e != 0 {
+			return e
+		}
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prCapbsetDrop, 27, 0); e != 0 { // cap_mknod
+		return e
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetKeepcaps, 1, 0); e != 0 {
+		return e
+	}
+	return nil
 }
 
 // getKeepCaps is prctl(PR_GET_KEEPCAPS) for the calling thread.
@@ -184,10 +236,29 @@ func TestModuleArgumentsAndReturnCodes(t *testing.T) {
 			}
 			e.service(svc, gocapModule(), args...)
 			if got := e.transact(svc, tt.user, tt.flags); got != tt.want {
-				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+				t.Fatalf("from empty sets: got  %+v\nwant %+v", got, tt.want)
+			}
+			if got, want := e.transactFrom(true, svc, tt.user, tt.flags), fromFull(tt.want, tt.args); got != want {
+				t.Fatalf("from the full state: got  %+v\nwant %+v", got, want)
 			}
 		})
 	}
+}
+
+// fromFull is what a case that gives want from empty sets gives from
+// fullStart. What setcred applies replaces Inheritable and Ambient ("none"
+// empties both) and drops from Bounding; with nothing applied (PAM_IGNORE,
+// or "all"), the full state stays. keepcaps is on from the start.
+func fromFull(want outcome, args []string) outcome {
+	full := want
+	full.Keep = true
+	applied := want.Setcred == "SUCCESS" && !strings.Contains(strings.Join(args, " "), "all.conf")
+	if !applied {
+		full.Caps = fullStart
+		return full
+	}
+	full.Caps.Bnd = fullStart.Bnd &^ (baseline.Bnd &^ want.Caps.Bnd)
+	return full
 }
 
 func TestModuleConfigFileChecks(t *testing.T) {

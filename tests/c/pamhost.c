@@ -18,8 +18,9 @@
  *   threads:U1,U2,..:ROUNDS  one thread per user, each running ROUNDS whole
  *                   transactions (auth, setcred, caps, end) at once
  *   soak:N:S1,S2,..:U1,U2,..  N whole transactions in a row, rotating
- *                   services and users; prints resident memory, open
- *                   descriptors and threads after every 1000th and the last
+ *                   services and users; prints resident memory, the C
+ *                   heap in use (mallinfo2), open descriptors and threads
+ *                   after every 1000th and the last
  *   bench:N         N whole transactions (start, auth, setcred, end) after
  *                   100 untimed ones; prints microseconds per transaction
  *   signals         install handlers for SIGCHLD, SIGINT, SIGTERM, SIGHUP,
@@ -61,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -357,8 +359,8 @@ static void soak(const char *spec)
         pam_setcred(pamh, PAM_ESTABLISH_CRED);
         pam_end(pamh, PAM_SUCCESS);
         if (i % 1000 == 0 || i == n)
-            printf("soak %d rss_kb=%ld fds=%d threads=%ld\n", i, status_field("VmRSS"), open_fds(),
-                   status_field("Threads"));
+            printf("soak %d rss_kb=%ld heap=%zu fds=%d threads=%ld\n", i, status_field("VmRSS"), mallinfo2().uordblks,
+                   open_fds(), status_field("Threads"));
     }
     service = keep;
     free(copy);
