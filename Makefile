@@ -99,13 +99,12 @@ $(TESTDIR)/pamhost: tests/c/pamhost.c | deps-build
 
 test: deps-build deps-test deps-docker test-unit test-module test-package fuzz docker-test
 
-# Each fuzz target for FUZZTIME; a crasher found is kept by go test under
-# capconf/testdata/fuzz and runs as a regression case from then on.
+# Each fuzz target for FUZZTIME, with its count of inputs run
+# (tests/fuzz.sh).
 FUZZTIME ?= 60s
 FUZZ_TARGETS = FuzzParseIAB FuzzFindRule FuzzParseArgs
 fuzz:
-	for f in $(FUZZ_TARGETS); do \
-		CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./capconf || exit 1; done
+	bash tests/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 # pam_gocap.so next to pam_cap.so and no module: writes BENCHMARKS.md.
 bench: deps-bench deps-docker pam_gocap.so $(TESTDIR)/pamhost

@@ -195,6 +195,9 @@ func suggestCap(word string) string {
 		if w == strings.TrimPrefix(name, "cap_") {
 			return name
 		}
+		if n := len(w) - len(name); n >= bestDist || -n >= bestDist {
+			continue // the distance is at least the difference in length
+		}
 		if d := editDistance(w, name); d < bestDist {
 			best, bestDist = name, d
 		}

@@ -3,6 +3,8 @@ package capconf
 import (
 	"errors"
 	"fmt"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
+	"strings"
 	"testing"
 )
 
@@ -124,7 +126,53 @@ func FuzzParseIAB(f *testing.F) {
 		if err != nil || again != v {
 			t.Fatalf("round trip of %q: %q gives %+v, %v; want %+v", text, v.String(), again, err, v)
 		}
+		// Where libcap's Go parser accepts the text too, it must read the
+		// same vectors, but for the listed difference: a number with a
+		// leading zero is octal here, as in libcap's C parser (which
+		// pam_cap.so uses), and decimal in Go's. (Go's parser refuses what
+		// else we accept: capitals, hex, a trailing comma or prefix.) Go's
+		// IAB shows no bit past the running kernel's last capability, so
+		// those bits (which the module refuses to apply) are left out.
+		theirs, err := cap.IABFromText(text)
+		if err != nil || hasLeadingZero(text) {
+			return
+		}
+		var want IAB
+		for c := cap.Value(0); c < 64; c++ {
+			bit := uint64(1) << c
+			for _, vec := range []struct {
+				which cap.Vector
+				into  *uint64
+			}{{cap.Inh, &want.Inh}, {cap.Amb, &want.Amb}, {cap.Bound, &want.Bound}} {
+				if on, _ := theirs.GetVector(vec.which, c); on {
+					*vec.into |= bit
+				}
+			}
+		}
+		known := uint64(1)<<cap.MaxBits() - 1
+		if got := (IAB{v.Inh & known, v.Amb & known, v.Bound & known}); got != want {
+			t.Fatalf("ParseIAB(%q) = %+v; libcap's IABFromText reads %+v", text, got, want)
+		}
 	})
+}
+
+// hasLeadingZero reports whether the text names a capability by a number
+// written with a leading zero ("010"), which libcap's C and Go parsers read
+// differently.
+func hasLeadingZero(text string) bool {
+	for _, f := range strings.Split(text, ",") {
+		f = strings.TrimLeft(f, "!^%")
+		if len(f) > 1 && f[0] == '0' && isDigit(f[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLeadingZeroIsOctal(t *testing.T) {
+	if v, err := ParseIAB("010"); err != nil || v.Inh != 1<<8 {
+		t.Fatalf("ParseIAB(010) = %+v, %v; want cap 8, as libcap's C parser reads it", v, err)
+	}
 }
 
 func ExampleParseIAB() {
