@@ -17,14 +17,32 @@ use_module() {
 	esac
 }
 
-# After everything else: remove the package; logins must go on working.
+declare -A WANT=([alice]=0000000000002000 [bob]=0000000000802000 [erin]=0000000000802000
+	[carol]=0000000000000000 [dave]=0000000000000000)
+
+# su run by a user (not root, so pam_rootok does not end the stack):
+# alice becomes bob with bob's password, and runs CMD.
+su_as_alice_to_bob() {
+	expect -c "
+		set timeout 15
+		spawn su - alice -c {su bob -c '$1'}
+		expect \"Password: \" { send \"secret-bob\r\" }
+		expect eof" | tr -d '\r' | tail -n 1
+}
+
+# After everything else: with pam_gocap enabled in common-auth, remove the
+# package; logins through common-auth must go on working.
 if [ "$MODULE" = uninstall ]; then
-	sed -i '/pam_gocap.so/d' /etc/pam.d/su
+	sed -i '/pam_gocap.so\|pam_cap.so/d' /etc/pam.d/su
+	use_module pam_gocap.so
+	grep -q "^auth.*pam_gocap.so" /etc/pam.d/common-auth && ok "pam_gocap is in common-auth before dpkg -r" ||
+		bad "pam_gocap is not in common-auth before dpkg -r"
+	check "su from alice to bob with pam_gocap" "$(su_as_alice_to_bob 'grep CapInh /proc/self/status' | inh)" "${WANT[bob]}"
 	dpkg -r pam-gocap >/dev/null 2>&1 && ok "dpkg -r pam-gocap" || bad "dpkg -r pam-gocap failed"
 	grep -rq pam_gocap /etc/pam.d/common-* && bad "pam_gocap still in common-*" || ok "pam-auth-update took pam_gocap out of common-*"
 	[ ! -e /usr/libexec/pam_gocap/pam_gocap-helper ] && [ -z "$(find / -xdev -name pam_gocap.so 2>/dev/null)" ] &&
 		ok "module and helper removed" || bad "module or helper left behind"
-	check "su still works" "$(su - alice -c 'echo in')" in
+	check "su from alice to bob still works" "$(su_as_alice_to_bob 'echo in')" in
 	check "ssh still works" "$(timeout 20 sshpass -p secret-alice ssh -o PubkeyAuthentication=no \
 		-o PreferredAuthentications=keyboard-interactive alice@127.0.0.1 'echo in' 2>&1)" in
 	summary
@@ -65,18 +83,27 @@ grep -q "^auth.*$MODULE" /etc/pam.d/common-auth && ok "$short: pam-auth-update p
 sed -i '/pam_gocap.so\|pam_cap.so/d' /etc/pam.d/su
 sed -i "1i auth optional $MODULE" /etc/pam.d/su
 
-declare -A WANT=([alice]=0000000000002000 [bob]=0000000000802000 [erin]=0000000000802000
-	[carol]=0000000000000000 [dave]=0000000000000000)
 declare -A PROBE=([alice]=ok [bob]=ok [erin]=ok [carol]="Operation not permitted" [dave]="Operation not permitted")
 
-# 1. pamtester, every argument, listed, group, wildcard-less and unknown users.
+# 1. pamtester, every argument, listed, group, wildcard-less and unknown
+# users: each run's exit code, for alice bob erin carol dave nosuchuser.
+# authenticate succeeds for users a rule names (carol's rule is "none"),
+# or for all with autoauth; setcred succeeds when it applied something,
+# so not with defer (but "none" is never deferred) and not for users no
+# rule names (unless default= names them, and authenticate let them by).
+declare -A PT=([none]="0 0 0 0 1 1" [autoauth]="0 0 0 0 1 1" [keepcaps]="0 0 0 0 1 1"
+	[defer]="1 1 1 0 1 1" [default=cap_chown]="0 0 0 0 1 1" [debug]="0 0 0 0 1 1")
 i=0
-for args in "" autoauth keepcaps defer default=cap_chown debug; do
-	echo "auth required $MODULE $args" >/etc/pam.d/pt$i
+for args in none autoauth keepcaps defer default=cap_chown debug; do
+	echo "auth required $MODULE ${args#none}" >/etc/pam.d/pt$i
+	codes=
 	for u in alice bob erin carol dave nosuchuser; do
 		out=$(pamtester pt$i $u authenticate setcred 2>&1)
-		record "pamtester [$args] $u" "$? $(echo $out)"
+		code=$?
+		codes="$codes $code"
+		record "pamtester [$args] $u" "$code $(echo $out)"
 	done
+	check "$short: pamtester [$args] exit codes for alice bob erin carol dave nosuchuser" "${codes# }" "${PT[$args]}"
 	i=$((i + 1))
 done
 # The shipped example (all comments: nobody is named) and a wildcard rule.

@@ -229,16 +229,20 @@ func TestDifferencesFromPamCap(t *testing.T) {
 		name          string
 		args          []string
 		ours, pamCaps side
-		before        []string // pamhost ops before setcred
+		before, after []string // pamhost ops before and after setcred
 	}{
-		{"line longer than 4095 bytes", []string{"config=" + long}, side{"SUCCESS", capChown, false}, side{"SUCCESS", capNetRaw, false}, nil},
-		{"CRLF line ends", []string{"config=" + crlf}, side{"SUCCESS", capNetRaw, false}, side{"PERM_DENIED", 0, false}, nil},
-		{"world-writable file, with default=", []string{"config=" + ww, "default=cap_chown"}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capNetRaw, false}, nil},
-		{"a directory as the file, with default=", []string{"config=" + dir, "default=cap_chown"}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capChown, false}, nil},
-		{"missing file, with default=", []string{"config=" + dir + "/none", "default=cap_chown"}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capChown, false}, nil},
-		{"capability past the kernel's last", []string{"config=" + past}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capNetRaw, false}, nil},
+		{"line longer than 4095 bytes", []string{"config=" + long}, side{"SUCCESS", capChown, false}, side{"SUCCESS", capNetRaw, false}, nil, nil},
+		{"CRLF line ends", []string{"config=" + crlf}, side{"SUCCESS", capNetRaw, false}, side{"PERM_DENIED", 0, false}, nil, nil},
+		{"world-writable file, with default=", []string{"config=" + ww, "default=cap_chown"}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capNetRaw, false}, nil, nil},
+		{"a directory as the file, with default=", []string{"config=" + dir, "default=cap_chown"}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capChown, false}, nil, nil},
+		{"missing file, with default=", []string{"config=" + dir + "/none", "default=cap_chown"}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capChown, false}, nil, nil},
+		{"capability past the kernel's last", []string{"config=" + past}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capNetRaw, false}, nil, nil},
 		{"keepcaps when applying the IAB fails", []string{"config=" + failing, "keepcaps"}, side{"PERM_DENIED", 0, false}, side{"PERM_DENIED", 0, true},
-			[]string{"drop:27"}},
+			[]string{"drop:27"}, nil},
+		// No descriptor left: NSS cannot read /etc/passwd. (libpam's own
+		// audit socket fails too, hence PAM_SYSTEM_ERR from both.)
+		{"NSS failing (no descriptor left), with default=", []string{"config=" + crlf, "default=cap_chown"},
+			side{"SYSTEM_ERR", 0, false}, side{"SYSTEM_ERR", capChown, false}, []string{"auth", "fill"}, []string{"unfill"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,13 +252,44 @@ func TestDifferencesFromPamCap(t *testing.T) {
 			}{{gocapModule(), tt.ours}, {pamCap, tt.pamCaps}} {
 				svc := fmt.Sprintf("d%d-%s", i, filepath.Base(s.module))
 				e.service(svc, s.module, tt.args...)
-				lines := e.pamhost(svc, "alice", append(tt.before, "setcred:establish", "caps")...)
+				ops := append(append(append([]string{}, tt.before...), "setcred:establish"), tt.after...)
+				lines := e.pamhost(svc, "alice", append(ops, "caps")...)
 				got, keep := parseCaps(t, lines[len(lines)-1])
-				if lines[0] != "setcred "+s.want.setcred || got.Inh != s.want.inh || keep != s.want.keep {
+				setcred := findLine(t, lines, "setcred ")
+				if setcred != "setcred "+s.want.setcred || got.Inh != s.want.inh || keep != s.want.keep {
 					t.Errorf("%s: %q, Inheritable %#x, keepcaps %v; want setcred %s, Inheritable %#x, keepcaps %v",
-						filepath.Base(s.module), lines[0], got.Inh, keep, s.want.setcred, s.want.inh, s.want.keep)
+						filepath.Base(s.module), setcred, got.Inh, keep, s.want.setcred, s.want.inh, s.want.keep)
 				}
 			}
 		})
+	}
+}
+
+// The README's rows on logging: with debug and a typo in the file,
+// pam_gocap logs the decision and the error with file, line and column;
+// pam_cap.so logs nothing at all.
+func TestLogsDifferFromPamCap(t *testing.T) {
+	e := newEnv(t)
+	conf := e.conf("typo.conf", "cap_chown bob\ncap_net_rw alice\n")
+	e.service("logs-gocap", gocapModule(), "config="+conf, "debug")
+	e.service("logs-pamcap", pamCapModule(t), "config="+conf, "debug")
+	for _, svc := range []string{"logs-gocap", "logs-pamcap"} {
+		e.pamhost(svc, "alice", "auth", "setcred:establish")
+		e.pamhost(svc, "bob", "auth", "setcred:establish")
+	}
+	for _, want := range []string{
+		`pam_gocap(logs-gocap:setcred): ` + conf + `:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "alice"`,
+		`pam_gocap(logs-gocap:setcred): ` + conf + `:1: applying IAB "cap_chown" for user "bob"`,
+	} {
+		if len(logsContaining(t, want)) == 0 {
+			t.Errorf("no log line %q", want)
+		}
+	}
+	syslogMu.Lock()
+	defer syslogMu.Unlock()
+	for _, l := range syslog {
+		if strings.Contains(l, "logs-pamcap") {
+			t.Errorf("pam_cap.so logged %q; the README says it is silent", l)
+		}
 	}
 }
