@@ -2,7 +2,8 @@
 // matter: it applies each deliberate bug below, one at a time, to a scratch
 // copy of the tree, runs the unit tests and the module tests that should
 // catch it, and prints "N killed, N survived". make mutants runs it (as
-// root, like the module tests); it is not part of make test.
+// root, like the module tests); it is not part of make test. With an
+// argument, only the mutants whose names contain it run.
 package main
 
 import (
@@ -62,13 +63,16 @@ var companions = map[string][][2]string{
 
 // The module tests that should catch these, quick ones first.
 const moduleTests = "TestModuleArgumentsAndReturnCodes|TestModuleConfigFileChecks|TestDifferencesFromPamCap|" +
-	"TestHostAfterLoad|TestHelperStartsClean|TestAnswerParserIsStrict|TestCloneChildrenInNewPidNamespace|" +
+	"TestHostAfterLoad|TestHelperStartsClean|TestAnswerParserIsStrict|TestCloneChildren|" +
 	"TestLogs|TestExplainAgreesWithModule|TestSameAsPamCap|TestLongRunningHost"
 
 func main() {
 	root, _ := os.Getwd()
 	killed, survived := 0, 0
 	for _, m := range mutants {
+		if len(os.Args) > 1 && !strings.Contains(m.name, os.Args[1]) {
+			continue
+		}
 		start := time.Now()
 		caught, err := run(root, m)
 		switch {
