@@ -242,6 +242,10 @@ static int clear_inheritable(void)
 
 struct deferred_iab {
     uint64_t inh, amb, bound;
+    /* Set once a process applies the IAB. Shared with every process
+     * forked after setcred, so that su's parent, which ends PAM after its
+     * child applied the IAB, knows it reached the session. */
+    volatile int *applied;
     char audit[]; /* what is granted, for the audit line; "" with quiet */
 };
 
@@ -258,12 +262,22 @@ static void apply_deferred(pam_handle_t *pamh, void *data, int status)
     if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || service == NULL)
         service = "?";
     if (!(status & PAM_DATA_REPLACE) && (status & PAM_DATA_SILENT) && rc == PAM_SUCCESS) {
-        if (apply_iab(d->inh, d->amb, d->bound) != 0)
+        if (apply_iab(d->inh, d->amb, d->bound) != 0) {
             pam_syslog(pamh, LOG_ERR, "pam_gocap(%s:setcred): deferred IAB not applied: %m; not granted: %s",
                        (const char *)service, d->audit);
-        else if (d->audit[0] != '\0')
-            pam_syslog(pamh, LOG_INFO, "pam_gocap(%s:setcred): grant %s deferred", (const char *)service, d->audit);
+        } else {
+            *d->applied = 1;
+            if (d->audit[0] != '\0')
+                pam_syslog(pamh, LOG_INFO, "pam_gocap(%s:setcred): grant %s deferred", (const char *)service,
+                           d->audit);
+        }
+    } else if (!(status & PAM_DATA_REPLACE) && !*d->applied) {
+        pam_syslog(pamh, LOG_WARNING,
+                   "pam_gocap(%s:setcred): deferred IAB never applied: the host ended PAM without PAM_DATA_SILENT, "
+                   "and no process it forked applied it (sshd never does); nothing reached the session: %s",
+                   (const char *)service, d->audit[0] != '\0' ? d->audit : "(quiet)");
     }
+    munmap((void *)d->applied, sizeof *d->applied);
     free(d);
 }
 
@@ -710,16 +724,26 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
         return PAM_SUCCESS;
     case GOCAP_DEFER_IAB: {
         struct deferred_iab *d = malloc(sizeof *d + a.audit_len + 1);
-        if (d == NULL || pam_set_data(pamh, DEFER_KEY, d, apply_deferred) != PAM_SUCCESS) {
-            pam_syslog(pamh, LOG_ERR, "cannot keep the IAB for pam_end");
+        void *page = mmap(NULL, sizeof *d->applied, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (d == NULL || page == MAP_FAILED) {
+            pam_syslog(pamh, LOG_ERR, "cannot keep the IAB for pam_end: %m; nothing granted");
             free(d);
+            if (page != MAP_FAILED)
+                munmap(page, sizeof *d->applied);
             return PAM_IGNORE;
         }
+        d->applied = page;
         d->inh = a.inh;
         d->amb = a.amb;
         d->bound = a.bound;
         memcpy(d->audit, a.audit, a.audit_len);
         d->audit[a.audit_len] = '\0';
+        if (pam_set_data(pamh, DEFER_KEY, d, apply_deferred) != PAM_SUCCESS) {
+            pam_syslog(pamh, LOG_ERR, "cannot keep the IAB for pam_end; nothing granted");
+            munmap(page, sizeof *d->applied);
+            free(d);
+            return PAM_IGNORE;
+        }
         if (a.keepcaps)
             prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
         return PAM_IGNORE;
