@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer, sys system) int {
 // before or after them.
 type options struct {
 	config, args, file, format, service string
-	positional                 []string
+	positional                          []string
 }
 
 func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string) (*options, bool) {
