@@ -218,10 +218,13 @@ session_caps() { # session_caps HOST -> "Inh only", "Inh + Amb" or "nothing"
 declare -A AMBIENT=([su,none]="Inh only" [su,keepcaps]="Inh only" [su,keepcaps_defer]="Inh + Amb" [su,defer]=nothing
 	[login,none]="Inh only" [login,keepcaps]="Inh only" [login,keepcaps_defer]="Inh + Amb" [login,defer]=nothing
 	[sshd,none]="Inh only" [sshd,keepcaps]="Inh only" [sshd,keepcaps_defer]=nothing [sshd,defer]=nothing)
+# pam-auth-update leaves a hand-edited common-auth alone: keep the
+# original and put it back after.
+cp /etc/pam.d/common-auth /tmp/common-auth.orig
 for args in none keepcaps keepcaps_defer defer; do
 	a="config=/etc/security/ambient-table.conf ${args#none}"
 	a=${a//_/ }
-	use_module "$MODULE"
+	cp /tmp/common-auth.orig /etc/pam.d/common-auth
 	sed -i "s|^\(auth.*$MODULE\).*|\1 $a|" /etc/pam.d/common-auth
 	sed -i "1s|.*|auth optional $MODULE $a|" /etc/pam.d/su
 	for host in su login sshd; do
@@ -230,7 +233,7 @@ for args in none keepcaps keepcaps_defer defer; do
 		record "ambient $host [$args]" "$got"
 	done
 done
-use_module "$MODULE"
+cp /tmp/common-auth.orig /etc/pam.d/common-auth
 sed -i "1s|.*|auth optional $MODULE|" /etc/pam.d/su
 
 # 7. The helper as it starts in sshd's session child: a wrapper (the
@@ -266,7 +269,8 @@ if [ "$MODULE" = pam_gocap.so ]; then
 		ok "log: a typo is logged with file and line" || bad "log: no typo error in /var/log/auth.log"
 	grep -qF 'pam_gocap(sshd:setcred): grant user=alice iab=cap_net_raw from=/etc/security/capability.conf:2' /var/log/auth.log &&
 		ok "log: an sshd login's grant is on record" || bad "log: no grant line for alice's ssh login"
-	grep -qF 'pam_gocap(su:setcred): grant user=carol iab=none from=/etc/security/capability.conf:4' /var/log/auth.log &&
+	# "su -" is PAM service su-l, which includes su.
+	grep -qF 'pam_gocap(su-l:setcred): grant user=carol iab=none from=/etc/security/capability.conf:4' /var/log/auth.log &&
 		ok "log: su's grant of none is on record" || bad "log: no grant line for carol's su"
 	grep -qF 'pam_gocap(deferhost:setcred): grant user=bob iab=^cap_sys_nice from=/etc/security/ambient.conf:1 deferred' /var/log/auth.log &&
 		ok "log: a deferred grant is on record" || bad "log: no deferred grant line for bob"
