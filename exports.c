@@ -242,19 +242,42 @@ static int clear_inheritable(void)
 
 struct deferred_iab {
     uint64_t inh, amb, bound;
+    /* Set once a process applies the IAB. Shared with every process
+     * forked after setcred, so that su's parent, which ends PAM after its
+     * child applied the IAB, knows it reached the session. */
+    volatile int *applied;
+    char audit[]; /* what is granted, for the audit line; "" with quiet */
 };
 
 /* apply_deferred is the pam_set_data cleanup. Like pam_cap.so it applies
  * the IAB only for pam_end(PAM_SUCCESS | PAM_DATA_SILENT), which is how a
  * host says "this is the process that goes on as the user". It is plain C,
- * so it is safe in a forked child. */
+ * so it is safe in a forked child. pam_end runs no module, so pam_syslog
+ * prefixes only "PAM": the lines name the module and service themselves. */
 static void apply_deferred(pam_handle_t *pamh, void *data, int status)
 {
     struct deferred_iab *d = data;
+    const void *service = NULL;
     int rc = status & ~(PAM_DATA_REPLACE | PAM_DATA_SILENT);
-    if (!(status & PAM_DATA_REPLACE) && (status & PAM_DATA_SILENT) && rc == PAM_SUCCESS &&
-        apply_iab(d->inh, d->amb, d->bound) != 0)
-        pam_syslog(pamh, LOG_ERR, "deferred IAB not applied: %m");
+    if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || service == NULL)
+        service = "?";
+    if (!(status & PAM_DATA_REPLACE) && (status & PAM_DATA_SILENT) && rc == PAM_SUCCESS) {
+        if (apply_iab(d->inh, d->amb, d->bound) != 0) {
+            pam_syslog(pamh, LOG_ERR, "pam_gocap(%s:setcred): deferred IAB not applied: %m; not granted: %s",
+                       (const char *)service, d->audit);
+        } else {
+            *d->applied = 1;
+            if (d->audit[0] != '\0')
+                pam_syslog(pamh, LOG_INFO, "pam_gocap(%s:setcred): grant %s deferred", (const char *)service,
+                           d->audit);
+        }
+    } else if (!(status & PAM_DATA_REPLACE) && !*d->applied) {
+        pam_syslog(pamh, LOG_WARNING,
+                   "pam_gocap(%s:setcred): deferred IAB never applied: the host ended PAM without PAM_DATA_SILENT, "
+                   "and no process it forked applied it (sshd never does); nothing reached the session: %s",
+                   (const char *)service, d->audit[0] != '\0' ? d->audit : "(quiet)");
+    }
+    munmap((void *)d->applied, sizeof *d->applied);
     free(d);
 }
 
@@ -554,6 +577,8 @@ out:
 struct answer {
     int result, action, keepcaps;
     uint64_t inh, amb, bound;
+    const char *audit; /* the audit line's text, up to its newline, or "" */
+    size_t audit_len;
 };
 
 /* digit reads one decimal digit from lo to hi at *p. */
@@ -582,10 +607,20 @@ static int hex(const char **p, uint64_t *v)
 
 static int space(const char **p) { return *(*p)++ == ' ' ? 0 : -1; }
 
+/* text reads the rest of a line of printable text, up to its newline. */
+static int text_line(const char **p)
+{
+    for (; **p != '\n'; (*p)++)
+        if (**p == '\0' || (unsigned char)**p < 0x20 || **p == 0x7f)
+            return -1;
+    (*p)++;
+    return 0;
+}
+
 /* parse_answer checks that text is exactly what capconf.Answer.Encode
- * writes (a version line, log lines, one answer line, each ending in a
- * newline, nothing else) and fills a. It returns NULL, or why the answer is
- * refused, with the line number in *line. */
+ * writes (a version line, log lines, at most one audit line, one answer
+ * line, each ending in a newline, nothing else) and fills a. It returns
+ * NULL, or why the answer is refused, with the line number in *line. */
 static const char *parse_answer(const char *text, size_t len, int cap_bits, struct answer *a, int *line)
 {
     static const char version[] = "pam_gocap " GOCAP_ANSWER_VERSION_TEXT "\n";
@@ -600,10 +635,17 @@ static const char *parse_answer(const char *text, size_t len, int cap_bits, stru
         p += 4;
         if (digit(&p, LOG_EMERG, LOG_DEBUG, &prio) != 0 || space(&p) != 0)
             return "bad log priority";
-        for (; *p != '\n'; p++)
-            if (*p == '\0' || (unsigned char)*p < 0x20 || *p == 0x7f)
-                return "control byte in a log message";
-        p++;
+        if (text_line(&p) != 0)
+            return "control byte in a log message";
+    }
+    a->audit = "";
+    a->audit_len = 0;
+    if (strncmp(p, "audit ", 6) == 0) {
+        a->audit = p + 6;
+        if (text_line(&p) != 0)
+            return "control byte in the audit line";
+        a->audit_len = (size_t)(p - 1 - a->audit);
+        (*line)++;
     }
     if (strncmp(p, "answer ", 7) != 0)
         return "no answer line";
@@ -659,32 +701,49 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
         pam_syslog(pamh, LOG_ERR, "decision refused: line %d: %s; nothing granted", line, bad);
         return PAM_IGNORE;
     }
+    int audit_len = (int)a.audit_len;
     log_answer(pamh, text);
     switch (a.action) {
     case GOCAP_CLEAR_INH:
         if (clear_inheritable() != 0) {
-            pam_syslog(pamh, LOG_ERR, "clearing the Inheritable set failed: %m");
+            pam_syslog(pamh, LOG_ERR, "clearing the Inheritable set failed: %m; not granted: %.*s", audit_len, a.audit);
             return PAM_IGNORE;
         }
+        if (audit_len > 0)
+            pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
     case GOCAP_APPLY_IAB:
         if (apply_iab(a.inh, a.amb, a.bound) != 0) {
-            pam_syslog(pamh, LOG_ERR, "applying the IAB failed: %m");
+            pam_syslog(pamh, LOG_ERR, "applying the IAB failed: %m; not granted: %.*s", audit_len, a.audit);
             return PAM_IGNORE;
         }
         if (a.keepcaps)
             prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        if (audit_len > 0)
+            pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
     case GOCAP_DEFER_IAB: {
-        struct deferred_iab *d = malloc(sizeof *d);
-        if (d == NULL || pam_set_data(pamh, DEFER_KEY, d, apply_deferred) != PAM_SUCCESS) {
-            pam_syslog(pamh, LOG_ERR, "cannot keep the IAB for pam_end");
+        struct deferred_iab *d = malloc(sizeof *d + a.audit_len + 1);
+        void *page = mmap(NULL, sizeof *d->applied, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (d == NULL || page == MAP_FAILED) {
+            pam_syslog(pamh, LOG_ERR, "cannot keep the IAB for pam_end: %m; nothing granted");
             free(d);
+            if (page != MAP_FAILED)
+                munmap(page, sizeof *d->applied);
             return PAM_IGNORE;
         }
+        d->applied = page;
         d->inh = a.inh;
         d->amb = a.amb;
         d->bound = a.bound;
+        memcpy(d->audit, a.audit, a.audit_len);
+        d->audit[a.audit_len] = '\0';
+        if (pam_set_data(pamh, DEFER_KEY, d, apply_deferred) != PAM_SUCCESS) {
+            pam_syslog(pamh, LOG_ERR, "cannot keep the IAB for pam_end; nothing granted");
+            munmap(page, sizeof *d->applied);
+            free(d);
+            return PAM_IGNORE;
+        }
         if (a.keepcaps)
             prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
         return PAM_IGNORE;

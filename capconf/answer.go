@@ -7,13 +7,14 @@ import (
 
 // AnswerVersion numbers the text form of an Answer. The C side of the
 // module refuses any other, so a helper from another build fails closed.
-const AnswerVersion = 1
+const AnswerVersion = 2
 
 // Encode gives the Answer as the text the module's C side reads, the same
 // whether Go ran in the host or in the helper:
 //
-//	pam_gocap 1
+//	pam_gocap 2
 //	log <priority> <message>            (any number)
+//	audit <what is granted>             (at most one)
 //	answer <result> <action> <inh> <amb> <bound> <keepcaps>
 //
 // result and action are the numbers of Result and Action, the three
@@ -24,6 +25,9 @@ func (a Answer) Encode() string {
 	fmt.Fprintf(&b, "pam_gocap %d\n", AnswerVersion)
 	for _, l := range a.Logs {
 		fmt.Fprintf(&b, "log %d %s\n", l.Priority, printable(l.Text))
+	}
+	if a.Audit != "" {
+		fmt.Fprintf(&b, "audit %s\n", printable(a.Audit))
 	}
 	keep := 0
 	if a.KeepCaps {

@@ -11,6 +11,7 @@ type Args struct {
 	KeepCaps bool   // set PR_SET_KEEPCAPS once an IAB is applied or deferred
 	AutoAuth bool   // authenticate always succeeds
 	Defer    bool   // apply the IAB at pam_end instead of at setcred
+	Quiet    bool   // no audit line for what setcred applies
 	Config   string // the rules file
 	Default  string // IAB for users no rule names; "" when not given
 	// HasDefault tells "default=" (an empty IAB) from no default at all.
@@ -32,6 +33,8 @@ func ParseArgs(argv []string) Args {
 			a.AutoAuth = true
 		case arg == "defer":
 			a.Defer = true
+		case arg == "quiet":
+			a.Quiet = true
 		case strings.HasPrefix(arg, "config="):
 			a.Config = arg[len("config="):]
 		case strings.HasPrefix(arg, "default="):

@@ -62,6 +62,7 @@ type Priority int
 const (
 	LogErr     Priority = 3
 	LogWarning Priority = 4
+	LogInfo    Priority = 6
 	LogDebug   Priority = 7
 )
 
@@ -79,6 +80,11 @@ type Answer struct {
 	IAB      IAB
 	KeepCaps bool // after ApplyIAB succeeds or DeferIAB, set PR_SET_KEEPCAPS
 	Logs     []LogLine
+	// Audit says what the Action grants, whom to and where from, as
+	// "user=NAME iab=TEXT from=FILE:LINE" (or "from=default="): the module
+	// logs it at LOG_INFO as "grant ..." once the action has taken effect.
+	// Empty with the quiet argument, and when nothing is granted.
+	Audit string
 	// Rule is the rule that named the user, nil if none did. It is for
 	// explaining the decision and is not part of the encoded answer.
 	Rule *Rule
@@ -182,6 +188,7 @@ func (d *decider) setcred(status UserStatus) {
 	case "none":
 		d.debugf("%s: \"none\": clearing the Inheritable set for user %q", where, d.user)
 		d.answer.Action = ClearInh
+		d.audit("none", where)
 		return
 	}
 	iab, err := ParseIAB(caps)
@@ -203,6 +210,7 @@ func (d *decider) setcred(status UserStatus) {
 		}
 	}
 	d.answer.IAB, d.answer.KeepCaps = iab, d.args.KeepCaps
+	d.audit(iab.String(), where)
 	if d.args.Defer {
 		d.debugf("%s: IAB %q for user %q deferred to pam_end", where, iab.String(), d.user)
 		d.answer.Action = DeferIAB
@@ -210,6 +218,22 @@ func (d *decider) setcred(status UserStatus) {
 	}
 	d.debugf("%s: applying IAB %q for user %q", where, iab.String(), d.user)
 	d.answer.Action = ApplyIAB
+	if iab.Amb != 0 {
+		d.logf(LogWarning, "%s: Ambient %s for user %q will not reach the session: the kernel clears Ambient when the host "+
+			"switches to the user's uid; only Inheritable does (Ambient needs keepcaps and defer, in a host that ends PAM "+
+			"in the session process, as su and login do and sshd does not)", where, IAB{Amb: iab.Amb}.ambientNames(), d.user)
+	}
+}
+
+// audit fills Answer.Audit for what setcred grants, unless quiet.
+func (d *decider) audit(iab, where string) {
+	if d.args.Quiet {
+		return
+	}
+	if rule := d.answer.Rule; rule == nil {
+		where = "default="
+	}
+	d.answer.Audit = fmt.Sprintf("user=%s iab=%s from=%s", d.user, iab, where)
 }
 
 // missedGroup is an "@group" token that did not name the user.

@@ -106,7 +106,8 @@ func TestDecide(t *testing.T) {
 
 		// setcred
 		{name: "setcred listed user", req: Request{Entry: SetCred, User: "alice"}, action: ApplyIAB, iab: IAB{Inh: netRaw}},
-		{name: "setcred group member", req: Request{Entry: SetCred, User: "bob"}, action: ApplyIAB, iab: IAB{Inh: sysNic, Amb: sysNic, Bound: setpcp}},
+		{name: "setcred group member", req: Request{Entry: SetCred, User: "bob"}, action: ApplyIAB, iab: IAB{Inh: sysNic, Amb: sysNic, Bound: setpcp},
+			logs: []string{"4 " + ambientWarning}},
 		{name: "setcred all", req: Request{Entry: SetCred, User: "carol"}, result: Success},
 		{name: "setcred none", req: Request{Entry: SetCred, User: "dave"}, action: ClearInh},
 		{name: "setcred bad caps grants nothing", req: Request{Entry: SetCred, User: "erin"}, result: Ignore,
@@ -176,13 +177,51 @@ func TestDecideDebugLogs(t *testing.T) {
 	want := []LogLine{
 		{LogDebug, `/etc/security/capability.conf:2: user "bob" matched "^cap_sys_nice,!cap_setpcap"`},
 		{LogDebug, `/etc/security/capability.conf:2: applying IAB "!cap_setpcap,^cap_sys_nice" for user "bob"`},
+		{LogWarning, ambientWarning},
 	}
 	if !reflect.DeepEqual(got.Logs, want) {
 		t.Fatalf("logs = %q, want %q", got.Logs, want)
 	}
 	quiet := Decide(Request{Entry: SetCred, User: "bob"}, testSystem)
-	if len(quiet.Logs) != 0 {
-		t.Fatalf("without debug: logs = %q, want none", quiet.Logs)
+	if !reflect.DeepEqual(quiet.Logs, want[2:]) {
+		t.Fatalf("without debug: logs = %q, want only the Ambient warning", quiet.Logs)
+	}
+}
+
+// ambientWarning is what setcred logs for bob's "^cap_sys_nice" without defer.
+const ambientWarning = `/etc/security/capability.conf:2: Ambient cap_sys_nice for user "bob" will not reach the session: ` +
+	`the kernel clears Ambient when the host switches to the user's uid; only Inheritable does (Ambient needs keepcaps ` +
+	`and defer, in a host that ends PAM in the session process, as su and login do and sshd does not)`
+
+// The audit text: what setcred grants, to whom, from where; none when
+// nothing is granted or with quiet.
+func TestDecideAudit(t *testing.T) {
+	tests := []struct {
+		name, user string
+		args       []string
+		want       string
+	}{
+		{"a rule", "alice", nil, "user=alice iab=cap_net_raw from=/etc/security/capability.conf:1"},
+		{"a group rule, canonical text", "bob", nil, "user=bob iab=!cap_setpcap,^cap_sys_nice from=/etc/security/capability.conf:2"},
+		{"none", "dave", nil, "user=dave iab=none from=/etc/security/capability.conf:4"},
+		{"all grants nothing", "carol", nil, ""},
+		{"default=", "frank", []string{"default=cap_chown"}, "user=frank iab=cap_chown from=default="},
+		{"default=none", "frank", []string{"default=none"}, "user=frank iab=none from=default="},
+		{"deferred", "alice", []string{"defer"}, "user=alice iab=cap_net_raw from=/etc/security/capability.conf:1"},
+		{"quiet", "alice", []string{"quiet"}, ""},
+		{"a rule that does not parse", "erin", nil, ""},
+		{"a refused file", "alice", []string{"config=/ww.conf", "default=cap_chown"}, ""},
+		{"no rule, no default", "frank", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(Request{Entry: SetCred, User: tt.user, Argv: tt.args}, testSystem).Audit; got != tt.want {
+				t.Fatalf("Audit = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if a := Decide(Request{Entry: Authenticate, User: "alice"}, testSystem); a.Audit != "" {
+		t.Fatalf("authenticate grants nothing, but Audit = %q", a.Audit)
 	}
 }
 
@@ -216,7 +255,7 @@ func FuzzParseArgs(f *testing.F) {
 		// Whatever the arguments, a decision is made without panicking,
 		// and its text form has exactly one answer line.
 		enc := Decide(Request{Entry: SetCred, User: "alice", Argv: argv}, testSystem).Encode()
-		if strings.Count(enc, "\nanswer ") != 1 || !strings.HasPrefix(enc, "pam_gocap 1\n") {
+		if strings.Count(enc, "\nanswer ") != 1 || !strings.HasPrefix(enc, fmt.Sprintf("pam_gocap %d\n", AnswerVersion)) {
 			t.Fatalf("Encode = %q", enc)
 		}
 	})
@@ -224,8 +263,8 @@ func FuzzParseArgs(f *testing.F) {
 
 func TestAnswerEncode(t *testing.T) {
 	a := Answer{Result: Success, Action: ApplyIAB, IAB: IAB{Inh: netRaw | sysNic, Amb: sysNic, Bound: setpcp}, KeepCaps: true,
-		Logs: []LogLine{{LogErr, "line one\nforged line"}, {LogDebug, "tab\there"}}}
-	want := "pam_gocap 1\nlog 3 line one?forged line\nlog 7 tab?here\nanswer 1 2 802000 800000 100 1\n"
+		Logs: []LogLine{{LogErr, "line one\nforged line"}, {LogDebug, "tab\there"}}, Audit: "user=a\nb iab=x from=y"}
+	want := "pam_gocap 2\nlog 3 line one?forged line\nlog 7 tab?here\naudit user=a?b iab=x from=y\nanswer 1 2 802000 800000 100 1\n"
 	if got := a.Encode(); got != want {
 		t.Fatalf("Encode = %q, want %q", got, want)
 	}
@@ -239,6 +278,7 @@ func ExampleDecide() {
 	a := Decide(Request{Entry: SetCred, User: "alice"}, sys)
 	fmt.Print(a.Encode())
 	// Output:
-	// pam_gocap 1
+	// pam_gocap 2
+	// audit user=alice iab=cap_net_raw from=/etc/security/capability.conf:1
 	// answer 0 2 2000 0 0 0
 }

@@ -188,6 +188,54 @@ out=$(deferhost deferhost alice)
 check "$short: deferred inheritable for alice" "$(echo "$out" | inh)" 0000000000002000
 record "deferhost alice" "$(echo $out)"
 
+# 6b. What reaches the session of su, login and sshd from "^cap_net_raw
+# bob", with no arguments, keepcaps, keepcaps defer, and defer alone: the
+# README's Ambient table, which gocap explain --service repeats.
+printf '^cap_net_raw bob\n' >/etc/security/ambient-table.conf
+session_caps() { # session_caps HOST -> "Inh only", "Inh + Amb" or "nothing"
+	local out
+	case $1 in
+	su) out=$(su - bob -c 'grep -E "^Cap(Inh|Amb)" /proc/self/status') ;;
+	login) out=$(expect -c "
+		set timeout 15
+		spawn login
+		expect \"login: \" { send \"bob\r\" }
+		expect \"Password: \" { send \"secret-bob\r\" }
+		expect -re {\\\$ $} { send \"grep -E '^Cap(Inh|Amb)' /proc/self/status; exit\r\" }
+		expect eof" | tr -d '\r') ;;
+	sshd) out=$(timeout 20 ssh -i /root/.ssh/id_bob -o BatchMode=yes bob@127.0.0.1 'grep -E "^Cap(Inh|Amb)" /proc/self/status') ;;
+	esac
+	local i a
+	i=$(echo "$out" | sed -n 's/^CapInh:\s*//p' | tail -n 1)
+	a=$(echo "$out" | sed -n 's/^CapAmb:\s*//p' | tail -n 1)
+	case "$i $a" in
+	"0000000000002000 0000000000002000") echo "Inh + Amb" ;;
+	"0000000000002000 0000000000000000") echo "Inh only" ;;
+	"0000000000000000 0000000000000000") echo nothing ;;
+	*) echo "unexpected: CapInh '$i' CapAmb '$a'" ;;
+	esac
+}
+declare -A AMBIENT=([su,none]="Inh only" [su,keepcaps]="Inh only" [su,keepcaps_defer]="Inh + Amb" [su,defer]=nothing
+	[login,none]="Inh only" [login,keepcaps]="Inh only" [login,keepcaps_defer]="Inh + Amb" [login,defer]=nothing
+	[sshd,none]="Inh only" [sshd,keepcaps]="Inh only" [sshd,keepcaps_defer]=nothing [sshd,defer]=nothing)
+# pam-auth-update leaves a hand-edited common-auth alone: keep the
+# original and put it back after.
+cp /etc/pam.d/common-auth /tmp/common-auth.orig
+for args in none keepcaps keepcaps_defer defer; do
+	a="config=/etc/security/ambient-table.conf ${args#none}"
+	a=${a//_/ }
+	cp /tmp/common-auth.orig /etc/pam.d/common-auth
+	sed -i "s|^\(auth.*$MODULE\).*|\1 $a|" /etc/pam.d/common-auth
+	sed -i "1s|.*|auth optional $MODULE $a|" /etc/pam.d/su
+	for host in su login sshd; do
+		got=$(session_caps $host)
+		check "$short: ^cap_net_raw through $host with [${args//_/ }]: $got" "$got" "${AMBIENT[$host,$args]}"
+		record "ambient $host [$args]" "$got"
+	done
+done
+cp /tmp/common-auth.orig /etc/pam.d/common-auth
+sed -i "1s|.*|auth optional $MODULE|" /etc/pam.d/su
+
 # 7. The helper as it starts in sshd's session child: a wrapper (the
 # tests' fake helper) writes down what it inherited, then runs the real one.
 if [ "$MODULE" = pam_gocap.so ]; then
@@ -219,5 +267,12 @@ if [ "$MODULE" = pam_gocap.so ]; then
 		ok "log: debug names the matching line" || bad "log: no debug line in /var/log/auth.log"
 	grep -qF 'pam_gocap(typo:setcred): /etc/security/typo.conf:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?)' /var/log/auth.log &&
 		ok "log: a typo is logged with file and line" || bad "log: no typo error in /var/log/auth.log"
+	grep -qF 'pam_gocap(sshd:setcred): grant user=alice iab=cap_net_raw from=/etc/security/capability.conf:2' /var/log/auth.log &&
+		ok "log: an sshd login's grant is on record" || bad "log: no grant line for alice's ssh login"
+	# "su -" is PAM service su-l, which includes su.
+	grep -qF 'pam_gocap(su-l:setcred): grant user=carol iab=none from=/etc/security/capability.conf:4' /var/log/auth.log &&
+		ok "log: su's grant of none is on record" || bad "log: no grant line for carol's su"
+	grep -qF 'pam_gocap(deferhost:setcred): grant user=bob iab=^cap_sys_nice from=/etc/security/ambient.conf:1 deferred' /var/log/auth.log &&
+		ok "log: a deferred grant is on record" || bad "log: no deferred grant line for bob"
 fi
 summary

@@ -266,8 +266,8 @@ func TestDifferencesFromPamCap(t *testing.T) {
 }
 
 // The README's rows on logging: with debug and a typo in the file,
-// pam_gocap logs the decision and the error with file, line and column;
-// pam_cap.so logs nothing at all.
+// pam_gocap logs the decision, the error with file, line and column, and
+// the grant; pam_cap.so logs nothing at all.
 func TestLogsDifferFromPamCap(t *testing.T) {
 	e := newEnv(t)
 	conf := e.conf("typo.conf", "cap_chown bob\ncap_net_rw alice\n")
@@ -280,6 +280,7 @@ func TestLogsDifferFromPamCap(t *testing.T) {
 	for _, want := range []string{
 		`pam_gocap(logs-gocap:setcred): ` + conf + `:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "alice"`,
 		`pam_gocap(logs-gocap:setcred): ` + conf + `:1: applying IAB "cap_chown" for user "bob"`,
+		`pam_gocap(logs-gocap:setcred): grant user=bob iab=cap_chown from=` + conf + `:1`,
 	} {
 		if len(logsContaining(t, want)) == 0 {
 			t.Errorf("no log line %q", want)

@@ -204,7 +204,7 @@ func (e *env) fakeScript(script string) {
 func TestHelperStartsClean(t *testing.T) {
 	e := newEnv(t)
 	report := filepath.Join(e.dir, "report")
-	e.fakeScript("report " + report + "\nanswer\npam_gocap 1\nanswer 0 2 2000 0 0 0\n")
+	e.fakeScript("report " + report + "\nanswer\npam_gocap 2\nanswer 0 2 2000 0 0 0\n")
 	e.service("clean", fakeModule(), "config="+e.conf("c.conf", mainConf))
 	lines, _ := e.pamhostRun(hostRun{limit: time.Minute}, "clean", "alice", "hostile", "fork:1")
 	if got := findLine(t, lines, "child 0 setcred"); got != "child 0 setcred SUCCESS" {
@@ -301,7 +301,7 @@ func TestHelperFailuresAreTold(t *testing.T) {
 func TestAnswerParserIsStrict(t *testing.T) {
 	e := newEnv(t)
 	conf := e.conf("c.conf", mainConf)
-	const v = "pam_gocap 1\n"
+	const v = "pam_gocap 2\n"
 	tests := []struct {
 		name, answer string
 		setcred      string
@@ -323,9 +323,13 @@ func TestAnswerParserIsStrict(t *testing.T) {
 		{"extra field", v + "answer 0 2 2000 0 0 0 0\n", "PERM_DENIED", 0, "line 2: more after the answer line"},
 		{"two answers", v + "answer 0 2 2000 0 0 0\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 2: more after the answer line"},
 		{"no newline at the end", v + "answer 0 2 2000 0 0 0", "PERM_DENIED", 0, "line 2: more after the answer line"},
-		{"another version", "pam_gocap 2\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 1: not version 1"},
+		{"another version", "pam_gocap 1\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 1: not version 2"},
+		{"apply with an audit line", v + "audit user=alice iab=cap_net_raw from=x:1\nanswer 0 2 2000 0 0 0\n", "SUCCESS", capNetRaw, ""},
+		{"two audit lines", v + "audit a\naudit b\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 3: no answer line"},
+		{"an audit line before a log line", v + "audit a\nlog 3 x\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 3: no answer line"},
+		{"control byte in the audit line", v + "audit a\x01b\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 2: control byte in the audit line"},
 		{"no answer line", v + "log 3 only a log\n", "PERM_DENIED", 0, "line 3: no answer line"},
-		{"empty", "", "PERM_DENIED", 0, "line 1: not version 1"},
+		{"empty", "", "PERM_DENIED", 0, "line 1: not version 2"},
 		{"log priority 8", v + "log 8 x\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 2: bad log priority"},
 		{"control byte in a log line", v + "log 3 a\tb\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 2: control byte in a log message"},
 		{"NUL byte", v + "log 3 a\x00b\nanswer 0 2 2000 0 0 0\n", "PERM_DENIED", 0, "line 1: NUL byte"},

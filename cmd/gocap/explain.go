@@ -28,6 +28,16 @@ type Explanation struct {
 	KeepCaps     bool         `json:"keepcaps"`
 	Notes        []string     `json:"notes"`
 	File         *fileOutcome `json:"file,omitempty"`
+	Session      *session     `json:"session,omitempty"`
+}
+
+// session is what reaches the session that a known host (--service)
+// starts for the user, which is not always what setcred set: see sessionFor.
+type session struct {
+	Service     string   `json:"service"`
+	Inheritable []string `json:"inheritable"`
+	Ambient     []string `json:"ambient"`
+	Why         string   `json:"why,omitempty"`
 }
 
 type ruleJSON struct {
@@ -45,7 +55,7 @@ type fileOutcome struct {
 }
 
 func runExplain(argv []string, stdout, stderr io.Writer, sys system) int {
-	o, ok := parseOptions("explain", argv, stderr, "config", "args", "file", "format")
+	o, ok := parseOptions("explain", argv, stderr, "config", "args", "file", "format", "service")
 	if !ok || len(o.positional) != 1 {
 		if ok {
 			fmt.Fprintln(stderr, "gocap explain: give one USER")
@@ -57,6 +67,9 @@ func runExplain(argv []string, stdout, stderr io.Writer, sys system) int {
 		argv2 = append(argv2, "config="+o.config)
 	}
 	ex, err := explain(o.positional[0], argv2, o.file, sys)
+	if err == nil && o.service != "" {
+		ex.Session, err = sessionFor(o.service, ex)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap explain: %v\n", err)
 		return 2
@@ -140,6 +153,39 @@ func explain(user string, argv []string, program string, sys system) (*Explanati
 	return ex, nil
 }
 
+// sessionFor says what reaches the session that service starts, as
+// measured in the Docker harness for su, login and sshd (README, "Ambient
+// capabilities"): each switches to the user's uid after setcred, which
+// clears Ambient; su and login then call pam_end(PAM_DATA_SILENT) in the
+// session process, which applies a deferred IAB (if keepcaps kept the
+// capabilities that needs); sshd never does.
+func sessionFor(service string, ex *Explanation) (*session, error) {
+	s := &session{Service: service, Inheritable: []string{}, Ambient: []string{}}
+	switch service {
+	case "su", "login", "sshd":
+	default:
+		return nil, fmt.Errorf("--service is su, login or sshd, the hosts whose handling of capabilities is known, not %q", service)
+	}
+	switch {
+	case ex.Action == "apply":
+		s.Inheritable = ex.Inheritable
+		if len(ex.Ambient) > 0 {
+			s.Why = fmt.Sprintf("the kernel clears Ambient when %s switches to the user's uid; "+
+				"only keepcaps and defer carry it, in su or login", service)
+		}
+	case ex.Action == "defer" && service == "sshd":
+		s.Why = "sshd never calls pam_end in the session process, so a deferred IAB is never applied there"
+	case ex.Action == "defer" && !ex.KeepCaps:
+		s.Why = fmt.Sprintf("without keepcaps %s has no capabilities left after the switch to the user's uid, "+
+			"so pam_end cannot apply the deferred IAB", service)
+	case ex.Action == "defer":
+		s.Inheritable, s.Ambient = ex.Inheritable, ex.Ambient
+		s.Why = fmt.Sprintf("%s applies the deferred IAB at pam_end(PAM_DATA_SILENT) in the session process, "+
+			"after the switch to the user's uid", service)
+	}
+	return s, nil
+}
+
 // capNames lists the capabilities in a vector, never nil (for JSON).
 func capNames(v uint64) []string {
 	names := []string{}
@@ -188,6 +234,12 @@ func (ex *Explanation) writeText(w io.Writer) {
 		fmt.Fprintf(w, "program       %s: %s\n", ex.File.Path, ex.File.Caps)
 		fmt.Fprintf(w, "  Permitted   %s\n", list(ex.File.Permitted))
 		fmt.Fprintf(w, "  Effective   %s\n", list(ex.File.Effective))
+	}
+	if s := ex.Session; s != nil {
+		fmt.Fprintf(w, "session       what %s's session gets: Inheritable %s, Ambient %s\n", s.Service, list(s.Inheritable), list(s.Ambient))
+		if s.Why != "" {
+			fmt.Fprintf(w, "  why         %s\n", s.Why)
+		}
 	}
 	for _, n := range ex.Notes {
 		fmt.Fprintf(w, "note          %s\n", n)

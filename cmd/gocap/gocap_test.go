@@ -155,6 +155,7 @@ func TestUsageAndIOErrors(t *testing.T) {
 		{[]string{"check", "--file", "x"}, 2, "gocap check: --file does not apply here"},
 		{[]string{"check", "--format", "xml", "testdata/clean.conf"}, 2, `gocap check: --format is text or json, not "xml"`},
 		{[]string{"explain"}, 2, "gocap explain: give one USER"},
+		{[]string{"explain", "alice", "--service", "cron"}, 2, `gocap explain: --service is su, login or sshd, the hosts whose handling of capabilities is known, not "cron"`},
 		{[]string{"explain", "alice", "--file", "/nonexistent"}, 2, "gocap explain: /nonexistent: getxattr /nonexistent: file does not exist"},
 		{[]string{"check", "--bogus"}, 2, "gocap check: flag provided but not defined: -bogus"},
 	}
@@ -183,6 +184,10 @@ func TestExplainGolden(t *testing.T) {
 		{"erin-none", []string{"explain", "erin", "--config", conf, "--file", "/usr/local/bin/ping-netops"}},
 		{"mallory-unknown", []string{"explain", "mallory", "--config", conf, "--args", "default=cap_chown"}},
 		{"alice-chown-permitted", []string{"explain", "alice", "--config", conf, "--file", "/usr/local/bin/chown-p"}},
+		{"ambient-sshd", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--service", "sshd"}},
+		{"ambient-su-keepcaps-defer", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--args", "keepcaps defer", "--service", "su"}},
+		{"ambient-sshd-keepcaps-defer", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--args", "keepcaps defer", "--service", "sshd"}},
+		{"ambient-login-defer", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--args", "defer", "--service", "login"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,7 @@
 // it, with the same code that pam_gocap.so decides with.
 //
 //	gocap check [FILE] [--args "MODULE ARGS"] [--format text|json]
-//	gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--format text|json]
+//	gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--service su|login|sshd] [--format text|json]
 //	gocap --version
 //	gocap help
 package main
@@ -23,10 +23,11 @@ const usage = `usage:
       Report every problem in FILE (default /etc/security/capability.conf),
       as FILE:LINE:COL: error|warning: message. Exit 0 when there is no
       error, 1 when there is, 2 on a usage or I/O problem.
-  gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--format text|json]
+  gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--service su|login|sshd] [--format text|json]
       Show USER's groups, the rule that names USER, what pam_gocap's
-      authenticate and setcred do, and with --file what a program with file
-      capabilities at PATH gets after USER's shell runs it.
+      authenticate and setcred do, with --file what a program with file
+      capabilities at PATH gets after USER's shell runs it, and with
+      --service what reaches the session that su, login or sshd starts.
   gocap --version
   gocap help
 `
@@ -61,8 +62,8 @@ func run(args []string, stdout, stderr io.Writer, sys system) int {
 // options are the flags both commands take; positional arguments may come
 // before or after them.
 type options struct {
-	config, args, file, format string
-	positional                 []string
+	config, args, file, format, service string
+	positional                          []string
 }
 
 func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string) (*options, bool) {
@@ -73,6 +74,7 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	fs.StringVar(&o.args, "args", "", "module arguments, as in the PAM service file")
 	fs.StringVar(&o.file, "file", "", "program with file capabilities")
 	fs.StringVar(&o.format, "format", "text", "text or json")
+	fs.StringVar(&o.service, "service", "", "su, login or sshd: say what reaches that host's session")
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
 			fmt.Fprintf(stderr, "gocap %s: %v\n", cmd, err)

@@ -27,6 +27,9 @@
  *                   SIGALRM and SIGPIPE, run auth, setcred and end, and print
  *                   every signal whose handler was replaced or whose flags
  *                   changed
+ *   fork-end        as su does after setcred: fork a child that calls
+ *                   end:silent and prints its caps ("child caps ..."),
+ *                   and wait for it; the parent's handle stays open
  *   clone:N         as fork:N, but each child is made by a raw
  *                   clone(CLONE_NEWPID) system call: no atfork handler runs,
  *                   and the child is pid 1 of a new pid namespace
@@ -584,7 +587,16 @@ int main(int argc, char **argv)
             pamh = NULL;
         } else if (!strncmp(op, "fork:", 5))
             fork_children(pamh, atoi(arg), 0);
-        else if (!strncmp(op, "clone:", 6))
+        else if (!strcmp(op, "fork-end")) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                pam_end(pamh, PAM_SUCCESS | PAM_DATA_SILENT);
+                caps(stdout, "child ");
+                _exit(0);
+            }
+            if (pid < 0 || wait_child(pid) != 0)
+                printf("child timeout\n");
+        } else if (!strncmp(op, "clone:", 6))
             fork_children(pamh, atoi(arg), 1);
         else {
             fprintf(stderr, "pamhost: unknown op %s\n", op);
