@@ -127,7 +127,7 @@ func TestCloneChildrenInNewPidNamespace(t *testing.T) {
 // helper's answer.
 func TestCloneChildrenAskTheHelper(t *testing.T) {
 	e := newEnv(t)
-	e.fakeScript("answer\npam_gocap 1\nanswer 0 2 1 0 0 0\n")
+	e.fakeScript("answer\npam_gocap 2\nanswer 0 2 1 0 0 0\n")
 	e.service("clonefake", fakeModule(), "config="+e.conf("c.conf", "cap_net_raw bob\n"))
 	const children = 20
 	lines, _ := e.pamhostRun(hostRun{wrapper: []string{"unshare", "--pid", "--fork", "--kill-child"}, limit: 5 * time.Minute},
