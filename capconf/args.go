@@ -7,13 +7,15 @@ const DefaultConfig = "/etc/security/capability.conf"
 
 // Args are the module arguments of pam_cap.so, which pam_gocap takes too.
 type Args struct {
-	Debug    bool   // log what the module decides, at LOG_DEBUG
-	KeepCaps bool   // set PR_SET_KEEPCAPS once an IAB is applied or deferred
-	AutoAuth bool   // authenticate always succeeds
-	Defer    bool   // apply the IAB at pam_end instead of at setcred
-	Quiet    bool   // no audit line for what setcred applies
-	Config   string // the rules file
-	Default  string // IAB for users no rule names; "" when not given
+	Debug    bool // log what the module decides, at LOG_DEBUG
+	KeepCaps bool // set PR_SET_KEEPCAPS once an IAB is applied or deferred
+	AutoAuth bool // authenticate always succeeds
+	Defer    bool // apply the IAB at pam_end instead of at setcred
+	Quiet    bool // no audit line for what setcred applies
+	// NoDropIns reads the config file alone, not the FILE.d directory.
+	NoDropIns bool
+	Config    string // the rules file
+	Default   string // IAB for users no rule names; "" when not given
 	// HasDefault tells "default=" (an empty IAB) from no default at all.
 	HasDefault bool
 	Unknown    []string // arguments pam_cap.so does not know, in order
@@ -35,6 +37,8 @@ func ParseArgs(argv []string) Args {
 			a.Defer = true
 		case arg == "quiet":
 			a.Quiet = true
+		case arg == "nodropins":
+			a.NoDropIns = true
 		case strings.HasPrefix(arg, "config="):
 			a.Config = arg[len("config="):]
 		case strings.HasPrefix(arg, "default="):

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/bits"
 	"os/user"
+	"strings"
 )
 
 // Entry is the PAM entry point being decided for.
@@ -103,6 +104,10 @@ type System interface {
 	LookupGroup(name string) error
 	// CapBits is how many capabilities the running kernel knows.
 	CapBits() int
+	// DropIns lists the rules files in the drop-in directory dir, in the
+	// order they are read. A missing directory has none; an error wrapping
+	// ErrRefused means the directory must not be trusted.
+	DropIns(dir string) ([]string, error)
 }
 
 // ErrRefused marks a rules file that pam_gocap will not read.
@@ -238,8 +243,8 @@ func (d *decider) audit(iab, where string) {
 
 // missedGroup is an "@group" token that did not name the user.
 type missedGroup struct {
-	name string
-	line int
+	name, file string
+	line       int
 }
 
 // maxMissedGroups bounds the group look-ups made to explain a miss: the
@@ -249,10 +254,10 @@ const maxMissedGroups = 8
 // checkMissedGroups logs the groups of rules that did not apply to the user
 // because NSS does not know them at all: a typo, or a directory that cannot
 // be reached, in which case its members get nothing from those rules.
-func (d *decider) checkMissedGroups(path string, missed []missedGroup) {
+func (d *decider) checkMissedGroups(missed []missedGroup) {
 	for _, m := range missed {
 		if err := d.sys.LookupGroup(m.name); err != nil {
-			d.logf(LogWarning, "%s:%d: group %q is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user %q", path, m.line, m.name, d.user)
+			d.logf(LogWarning, "%s:%d: group %q is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user %q", m.file, m.line, m.name, d.user)
 		}
 	}
 }
@@ -261,12 +266,14 @@ func (d *decider) checkMissedGroups(path string, missed []missedGroup) {
 // after findRule has logged why.
 var errFailClosed = errors.New("fail closed")
 
-// findRule finds the user's rule. It returns a nil rule and a nil error
-// when none applies, and logs what it found. An error means the rules
-// cannot be trusted (a refused, unreadable or missing file, or NSS failing
-// for a reason other than an unknown user): the caller grants nothing.
+// findRule finds the user's rule, in the config file and then in its
+// drop-in files, first match winning. It returns a nil rule and a nil
+// error when none applies, and logs what it found. An error means the
+// rules cannot be trusted (a refused, unreadable or missing file or
+// drop-in directory, or NSS failing for a reason other than an unknown
+// user): the caller grants nothing.
 func (d *decider) findRule() (*Rule, error) {
-	groups, err := d.sys.LookupUser(d.user)
+	lookup, err := d.sys.LookupUser(d.user)
 	var unknown user.UnknownUserError
 	switch {
 	case errors.As(err, &unknown):
@@ -276,38 +283,73 @@ func (d *decider) findRule() (*Rule, error) {
 		d.logf(LogErr, "looking up user %q: %v; nothing granted", d.user, err)
 		return nil, errFailClosed
 	}
-	path := d.args.Config
-	f, err := d.sys.OpenConfig(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
-		d.debugf("%v: no rules", err)
-		return nil, nil
-	case errors.Is(err, fs.ErrNotExist):
-		d.logf(LogErr, "%v; nothing granted, not even default=", err)
-		return nil, errFailClosed
-	case err != nil:
-		d.logf(LogErr, "%v; nothing granted, not even default=", err)
-		return nil, errFailClosed
+	files := []string{d.args.Config}
+	if !d.args.NoDropIns {
+		dropins, err := d.sys.DropIns(d.args.Config + ".d")
+		if err != nil {
+			d.logf(LogErr, "%v; nothing granted, not even default=", err)
+			return nil, errFailClosed
+		}
+		files = append(files, dropins...)
 	}
-	defer f.Close()
+	// The user's groups are looked up once at most, whatever the files.
+	var names []string
+	var namesErr error
+	loaded := false
+	groups := func() ([]string, error) {
+		if !loaded {
+			loaded = true
+			names, namesErr = lookup()
+		}
+		return names, namesErr
+	}
+	// Every file is opened, and so checked, before any is read: one that
+	// is refused fails the whole decision, wherever the user's rule is.
+	opened := make([]io.ReadCloser, len(files))
+	defer func() {
+		for _, f := range opened {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	for i, path := range files {
+		f, err := d.sys.OpenConfig(path)
+		switch {
+		case i == 0 && errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
+			d.debugf("%v: no rules", err)
+		case err != nil:
+			d.logf(LogErr, "%v; nothing granted, not even default=", err)
+			return nil, errFailClosed
+		}
+		opened[i] = f
+	}
 	var missed []missedGroup
 	seen := map[string]bool{}
-	rule, err := findRule(path, f, d.user, groups, func(g string, line int) {
-		if !seen[g] && len(missed) < maxMissedGroups {
-			seen[g] = true
-			missed = append(missed, missedGroup{g, line})
+	for i, path := range files {
+		f := opened[i]
+		if f == nil {
+			continue // no main file, and no default=: the drop-ins alone
 		}
-	})
-	d.checkMissedGroups(path, missed)
-	if err != nil {
-		d.logf(LogErr, "%v; nothing granted to user %q, not even default=", err, d.user)
-		return nil, err
+		rule, err := findRule(path, f, d.user, groups, func(g string, line int) {
+			if !seen[g] && len(missed) < maxMissedGroups {
+				seen[g] = true
+				missed = append(missed, missedGroup{g, path, line})
+			}
+		})
+		if err != nil {
+			d.checkMissedGroups(missed)
+			d.logf(LogErr, "%v; nothing granted to user %q, not even default=", err, d.user)
+			return nil, err
+		}
+		if rule != nil {
+			d.checkMissedGroups(missed)
+			d.debugf("%s: user %q matched %q", rule.Pos(), d.user, rule.Caps.Text)
+			d.answer.Rule = rule
+			return rule, nil
+		}
 	}
-	if rule == nil {
-		d.debugf("%s: no rule for user %q", path, d.user)
-		return nil, nil
-	}
-	d.debugf("%s: user %q matched %q", rule.Pos(), d.user, rule.Caps.Text)
-	d.answer.Rule = rule
-	return rule, nil
+	d.checkMissedGroups(missed)
+	d.debugf("%s: no rule for user %q", strings.Join(files, ", "), d.user)
+	return nil, nil
 }

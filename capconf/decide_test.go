@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os/user"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,22 @@ func (s fakeSystem) LookupUser(name string) (Groups, error) {
 	return groupsOf(groups...), nil
 }
 
+// DropIns lists the fake files under dir whose names end in ".conf", in
+// byte order; a dir whose content is "WORLD-WRITABLE" is refused.
+func (s fakeSystem) DropIns(dir string) ([]string, error) {
+	if s.files[dir] == "WORLD-WRITABLE" {
+		return nil, fmt.Errorf("%s: world-writable: %w", dir, ErrRefused)
+	}
+	var paths []string
+	for p := range s.files {
+		if strings.HasPrefix(p, dir+"/") && strings.HasSuffix(p, ".conf") {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
 // CapBits is the kernel of the machine these tests were written on.
 func (s fakeSystem) CapBits() int { return 41 }
 
@@ -69,6 +86,18 @@ var testSystem = fakeSystem{
 		"/empty.conf":  "",
 		"/groups.conf": "cap_chown @ghosts\ncap_net_raw @admins @ghosts\nnone *\n",
 		"/past.conf":   "cap_chown,40 alice\n!63 bob\n^41 carol\n",
+		// drop-ins: /d.conf, then /d.conf.d/*.conf in byte order
+		"/d.conf":                     "cap_chown alice\n",
+		"/d.conf.d/10-net.conf":       "cap_net_raw bob @admins\n",
+		"/d.conf.d/20-nice.conf":      "cap_sys_nice bob carol\n",
+		"/d.conf.d/99-default.conf":   "none *\n",
+		"/star.conf.d/50-late.conf":   "cap_net_raw alice\n",
+		"/ww-in.conf":                 "cap_chown alice\n",
+		"/ww-in.conf.d/10-ww.conf":    "WORLD-WRITABLE",
+		"/ww-in.conf.d/20-ok.conf":    "cap_net_raw bob\n",
+		"/wwdir.conf":                 "cap_chown alice\n",
+		"/wwdir.conf.d":               "WORLD-WRITABLE",
+		"/nomain.conf.d/10-only.conf": "cap_net_raw bob\n",
 	},
 	users: map[string][]string{
 		"alice": {"alice"}, "bob": {"bob", "admins"}, "carol": {"carol"},
@@ -153,6 +182,22 @@ func TestDecide(t *testing.T) {
 		{name: "an unknown group before the matching rule is logged too", req: Request{Entry: Authenticate, User: "bob", Argv: []string{"config=/groups.conf"}}, result: Success,
 			logs: []string{`4 /groups.conf:1: group "ghosts" is unknown to NSS (a typo, or its directory cannot be reached), so its rule does not apply to user "bob"`}},
 		{name: "later config= wins", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/empty.conf", "config=/star.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+
+		// drop-ins
+		{name: "the main file first", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/d.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "then drop-ins in byte order of name", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/d.conf"}}, action: ApplyIAB, iab: IAB{Inh: netRaw}},
+		{name: "a group in a drop-in", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/d.conf"}}, action: ApplyIAB, iab: IAB{Inh: netRaw}},
+		{name: "a later drop-in", req: Request{Entry: SetCred, User: "carol", Argv: []string{"config=/d.conf"}}, action: ApplyIAB, iab: IAB{Inh: sysNic}},
+		{name: "the last drop-in catches the rest", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/d.conf", "default=cap_chown"}}, action: ClearInh},
+		{name: "a * in the main file shadows the drop-ins", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/star.conf"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "nodropins reads the main file alone", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/d.conf", "nodropins"}}, result: Ignore},
+		{name: "a refused drop-in fails closed", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/ww-in.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{"3 /ww-in.conf.d/10-ww.conf: world-writable: refused; nothing granted, not even default="}},
+		{name: "a refused drop-in fails closed for a user of the main file too", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww-in.conf"}}, result: Ignore,
+			logs: []string{"3 /ww-in.conf.d/10-ww.conf: world-writable: refused; nothing granted, not even default="}},
+		{name: "a refused drop-in directory fails closed", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/wwdir.conf"}}, result: Ignore,
+			logs: []string{"3 /wwdir.conf.d: world-writable: refused; nothing granted, not even default="}},
+		{name: "drop-ins without the main file", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/nomain.conf"}}, action: ApplyIAB, iab: IAB{Inh: netRaw}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

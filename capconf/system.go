@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os/user"
+	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -120,6 +122,62 @@ func (OS) CapBits() int {
 func (OS) LookupGroup(name string) error {
 	_, err := user.LookupGroup(name)
 	return err
+}
+
+// DropIns lists dir's rules files: the names that end in ".conf" and do
+// not start with "." (so never a hidden file, dpkg's "x.conf.dpkg-new" or
+// an editor's "x.conf~"), in byte order of name, as paths. A missing
+// directory has none. Anything but a directory, or one that others can
+// write, is refused; the checks are made on the opened directory, so a
+// symlink cannot lead past them. Read with plain system calls.
+func (OS) DropIns(dir string) ([]string, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == syscall.ENOENT:
+		return nil, nil
+	case err == syscall.ENOTDIR:
+		return nil, fmt.Errorf("%s: not a directory: %w", dir, ErrRefused)
+	case err != nil:
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	if st.Mode&0o002 != 0 {
+		return nil, fmt.Errorf("%s: world-writable: %w", dir, ErrRefused)
+	}
+	var names []string
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.ReadDirent(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
+	}
+	var paths []string
+	for _, name := range names {
+		if strings.HasSuffix(name, ".conf") && !strings.HasPrefix(name, ".") {
+			paths = append(paths, dir+"/"+name)
+		}
+	}
+	sort.Strings(paths)
+	return paths, nil
 }
 
 // fdFile reads a file descriptor with plain system calls.

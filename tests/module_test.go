@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -297,5 +298,63 @@ func TestModuleConfigFileChecks(t *testing.T) {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// Drop-in files through the real module: the main file, then
+// FILE.d/*.conf in byte order of name, first match winning across them;
+// hidden files and dpkg's leftovers skipped; nodropins reads the main file
+// alone; a refused drop-in fails the whole decision, for users of the main
+// file too.
+func TestDropInsThroughTheModule(t *testing.T) {
+	e := newEnv(t)
+	conf := e.conf("cap.conf", "cap_chown alice\n")
+	d := conf + ".d"
+	os.Mkdir(d, 0o755)
+	for name, text := range map[string]string{
+		"10-net.conf":        "cap_net_raw bob @netops\n",
+		"20-nice.conf":       "cap_sys_nice bob carol dave\n",
+		".hidden.conf":       "cap_kill dave\n",
+		"15-x.conf.dpkg-new": "cap_kill dave\n",
+		"15-x.conf~":         "cap_kill dave\n",
+		"99-default.conf":    "none *\n",
+	} {
+		os.WriteFile(filepath.Join(d, name), []byte(text), 0o644)
+	}
+	refusedMain := e.conf("ww.conf", "cap_chown alice\n")
+	os.Mkdir(refusedMain+".d", 0o755)
+	os.WriteFile(refusedMain+".d/50-ww.conf", []byte("cap_net_raw bob\n"), 0o666)
+	os.Chmod(refusedMain+".d/50-ww.conf", 0o666)
+	bnd := baseline.Bnd
+	tests := []struct {
+		name string
+		args []string
+		user string
+		want outcome
+	}{
+		{"the main file first", []string{"config=" + conf}, "alice", outcome{"SUCCESS", "SUCCESS", threadCaps{capChown, 0, bnd}, false}},
+		{"then the drop-ins in byte order", []string{"config=" + conf}, "bob", outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+		{"a group rule in a drop-in", []string{"config=" + conf}, "carol", outcome{"SUCCESS", "SUCCESS", threadCaps{capNetRaw, 0, bnd}, false}},
+		{"hidden and dpkg files skipped", []string{"config=" + conf}, "dave", outcome{"SUCCESS", "SUCCESS", threadCaps{capSysNice, 0, bnd}, false}},
+		{"the last drop-in catches the rest", []string{"config=" + conf, "default=cap_chown"}, "root", outcome{"SUCCESS", "SUCCESS", threadCaps{0, 0, bnd}, false}},
+		{"nodropins", []string{"config=" + conf, "nodropins"}, "bob", outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+		{"a refused drop-in fails closed", []string{"config=" + refusedMain}, "alice", outcome{"IGNORE", "IGNORE", threadCaps{0, 0, bnd}, false}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := fmt.Sprintf("dropin%d", i)
+			e.service(svc, gocapModule(), tt.args...)
+			if got := e.transact(svc, tt.user, pam.EstablishCred); got != tt.want {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+	for _, want := range []string{
+		"pam_gocap(dropin1:setcred): grant user=bob iab=cap_net_raw from=" + d + "/10-net.conf:1",
+		"pam_gocap(dropin6:setcred): " + refusedMain + ".d/50-ww.conf: world-writable: refused; nothing granted, not even default=",
+	} {
+		if len(logsContaining(t, want)) == 0 {
+			t.Errorf("no log line %q", want)
+		}
 	}
 }

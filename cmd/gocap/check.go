@@ -77,26 +77,65 @@ func runCheck(argv []string, stdout, stderr io.Writer, sys system) int {
 	return 0
 }
 
-// check reads the rules file at path as pam_gocap would and returns every
-// problem in it, sorted by line. args are the module arguments the file is
-// used with. The error is for a file that cannot be read at all.
+// check reads the rules file at path, and the drop-in files in path.d
+// after it (unless args say nodropins), as pam_gocap would, and returns
+// every problem in them, file by file in the order they are read and by
+// line within each. args are the module arguments the file is used with.
+// The error is for a main file that cannot be read at all.
 func check(path string, args capconf.Args, sys system) ([]Finding, error) {
-	c := checker{path: path, args: args, sys: sys, users: map[string]int{}, groups: map[string]int{}}
-	f, err := sys.OpenConfig(path)
+	c := checker{mainPath: path, args: args, sys: sys, users: map[string]place{}, groups: map[string]place{}}
+	files := []string{path}
+	if !args.NoDropIns {
+		dropins, err := sys.DropIns(path + ".d")
+		if err != nil {
+			c.path = path + ".d"
+			c.fileError("pam_gocap grants nothing while this directory is refused: %v", err)
+		}
+		files = append(files, dropins...)
+	}
+	for i, file := range files {
+		if err := c.file(file); err != nil && i == 0 {
+			return nil, err
+		} else if err != nil {
+			c.path = file
+			c.fileError("%v", err)
+		}
+	}
+	c.path = path
+	c.moduleArgs()
+	return c.findings, nil
+}
+
+// file checks one rules file of the set, and sorts its findings by line.
+func (c *checker) file(path string) error {
+	c.path = path
+	from := len(c.findings)
+	defer func() {
+		mine := c.findings[from:]
+		sort.SliceStable(mine, func(i, j int) bool {
+			a, b := mine[i], mine[j]
+			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+		})
+	}()
+	f, err := c.sys.OpenConfig(path)
 	if errors.Is(err, capconf.ErrRefused) {
-		c.fileError("pam_gocap ignores this file: %v", err)
-		if !sys.IsRegularFile(path) {
-			return c.findings, nil
+		what := "pam_gocap ignores this file"
+		if path != c.mainPath {
+			what = "pam_gocap grants nothing while this drop-in file is refused"
+		}
+		c.fileError("%s: %v", what, err)
+		if !c.sys.IsRegularFile(path) {
+			return nil
 		}
 		f, err = os.Open(path) // world-writable: report what is in it too
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	rules, crlf, lineErrs, err := capconf.Parse(path, f)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, e := range lineErrs {
 		c.add(e.Line, e.Col, "error", e.Msg)
@@ -107,22 +146,33 @@ func check(path string, args capconf.Args, sys system) ([]Finding, error) {
 	for _, r := range rules {
 		c.rule(r)
 	}
-	c.moduleArgs()
-	sort.SliceStable(c.findings, func(i, j int) bool {
-		a, b := c.findings[i], c.findings[j]
-		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-	})
-	return c.findings, nil
+	return nil
 }
 
 type checker struct {
-	path     string
+	path     string // the file being checked
+	mainPath string // the config file, first of the set
 	args     capconf.Args
 	sys      system
 	findings []Finding
-	users    map[string]int // user name: line that first names it
-	groups   map[string]int
-	starLine int // first line with "*"
+	users    map[string]place // user name: where it is first named
+	groups   map[string]place
+	star     place // the first line with "*"
+}
+
+// place is a line of a file of the set; the zero place is none.
+type place struct {
+	file string
+	line int
+}
+
+// ref names a place as seen from the file being checked: "line 4", or
+// "FILE:4" in another file.
+func (c *checker) ref(p place) string {
+	if p.file == c.path {
+		return fmt.Sprintf("line %d", p.line)
+	}
+	return fmt.Sprintf("%s:%d", p.file, p.line)
 }
 
 func (c *checker) add(line, col int, severity, msg string) {
@@ -134,8 +184,8 @@ func (c *checker) fileError(format string, args ...any) {
 }
 
 func (c *checker) rule(r *capconf.Rule) {
-	if c.starLine > 0 {
-		c.add(r.Line, 1, "warning", fmt.Sprintf("never matches: line %d already matches every user", c.starLine))
+	if c.star.line > 0 {
+		c.add(r.Line, 1, "warning", fmt.Sprintf("never matches: %s already matches every user", c.ref(c.star)))
 		return
 	}
 	c.caps(r)
@@ -183,25 +233,25 @@ func (c *checker) caps(r *capconf.Rule) {
 func (c *checker) who(r *capconf.Rule, w capconf.Token) bool {
 	switch {
 	case w.Text == "*":
-		c.starLine = r.Line
+		c.star = place{c.path, r.Line}
 		return true
 	case strings.HasPrefix(w.Text, "@"):
 		name := w.Text[1:]
 		if first, seen := c.groups[name]; seen {
-			c.add(r.Line, w.Col, "warning", fmt.Sprintf("group %q never matches here: line %d names it first", name, first))
+			c.add(r.Line, w.Col, "warning", fmt.Sprintf("group %q never matches here: %s names it first", name, c.ref(first)))
 			return false
 		}
-		c.groups[name] = r.Line
+		c.groups[name] = place{c.path, r.Line}
 		if err := c.sys.LookupGroup(name); err != nil {
 			c.add(r.Line, w.Col, "warning", fmt.Sprintf("group %q is unknown to NSS", name))
 		}
 		return true
 	}
 	if first, seen := c.users[w.Text]; seen {
-		c.add(r.Line, w.Col, "warning", fmt.Sprintf("user %q never matches here: line %d names it first", w.Text, first))
+		c.add(r.Line, w.Col, "warning", fmt.Sprintf("user %q never matches here: %s names it first", w.Text, c.ref(first)))
 		return false
 	}
-	c.users[w.Text] = r.Line
+	c.users[w.Text] = place{c.path, r.Line}
 	switch _, err := c.sys.LookupUser(w.Text); {
 	case err == nil, spaceAfterComma(r) && w == r.Who[0]:
 	case isCapName(w.Text):
@@ -229,8 +279,9 @@ func (c *checker) moduleArgs() {
 			c.fileError("module argument default=%s: %v", d, err)
 		}
 	}
-	if c.starLine > 0 {
-		c.add(c.starLine, 1, "warning", fmt.Sprintf("default=%s is never used: this line matches every user", c.args.Default))
+	if c.star.line > 0 {
+		c.path = c.star.file
+		c.add(c.star.line, 1, "warning", fmt.Sprintf("default=%s is never used: this line matches every user", c.args.Default))
 	}
 }
 

@@ -184,6 +184,7 @@ func TestExplainGolden(t *testing.T) {
 		{"erin-none", []string{"explain", "erin", "--config", conf, "--file", "/usr/local/bin/ping-netops"}},
 		{"mallory-unknown", []string{"explain", "mallory", "--config", conf, "--args", "default=cap_chown"}},
 		{"alice-chown-permitted", []string{"explain", "alice", "--config", conf, "--file", "/usr/local/bin/chown-p"}},
+		{"dropin-bob", []string{"explain", "bob", "--config", "testdata/dropins.conf"}},
 		{"ambient-sshd", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--service", "sshd"}},
 		{"ambient-su-keepcaps-defer", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--args", "keepcaps defer", "--service", "su"}},
 		{"ambient-sshd-keepcaps-defer", []string{"explain", "bob", "--config", "testdata/ambient.conf", "--args", "keepcaps defer", "--service", "sshd"}},
