@@ -173,14 +173,15 @@ func (d *decider) setcred(status UserStatus) {
 	}
 	d.answer.Result = Ignore
 	rule, err := d.findRule()
-	caps, where := "", ""
+	caps, where, from := "", "", "" // from: where the audit line says it came from
 	switch {
 	case err != nil:
 		return // fail closed: findRule said why; nothing, not even default=
 	case rule != nil:
 		caps, where = rule.Caps.Text, rule.Pos()
+		from = where
 	case d.args.HasDefault:
-		caps, where = d.args.Default, "default="+d.args.Default
+		caps, where, from = d.args.Default, "default="+d.args.Default, "default="
 		d.debugf("no rule for user %q: using default=%s", d.user, caps)
 	default:
 		return
@@ -193,7 +194,7 @@ func (d *decider) setcred(status UserStatus) {
 	case "none":
 		d.debugf("%s: \"none\": clearing the Inheritable set for user %q", where, d.user)
 		d.answer.Action = ClearInh
-		d.audit("none", where)
+		d.audit("none", from)
 		return
 	}
 	iab, err := ParseIAB(caps)
@@ -215,7 +216,7 @@ func (d *decider) setcred(status UserStatus) {
 		}
 	}
 	d.answer.IAB, d.answer.KeepCaps = iab, d.args.KeepCaps
-	d.audit(iab.String(), where)
+	d.audit(iab.String(), from)
 	if d.args.Defer {
 		d.debugf("%s: IAB %q for user %q deferred to pam_end", where, iab.String(), d.user)
 		d.answer.Action = DeferIAB
@@ -226,19 +227,15 @@ func (d *decider) setcred(status UserStatus) {
 	if iab.Amb != 0 {
 		d.logf(LogWarning, "%s: Ambient %s for user %q will not reach the session: the kernel clears Ambient when the host "+
 			"switches to the user's uid; only Inheritable does (Ambient needs keepcaps and defer, in a host that ends PAM "+
-			"in the session process, as su and login do and sshd does not)", where, IAB{Amb: iab.Amb}.ambientNames(), d.user)
+			"in the session process, as su and login do and sshd does not)", where, IAB{Inh: iab.Amb}, d.user)
 	}
 }
 
 // audit fills Answer.Audit for what setcred grants, unless quiet.
-func (d *decider) audit(iab, where string) {
-	if d.args.Quiet {
-		return
+func (d *decider) audit(iab, from string) {
+	if !d.args.Quiet {
+		d.answer.Audit = fmt.Sprintf("user=%s iab=%s from=%s", d.user, iab, from)
 	}
-	if rule := d.answer.Rule; rule == nil {
-		where = "default="
-	}
-	d.answer.Audit = fmt.Sprintf("user=%s iab=%s from=%s", d.user, iab, where)
 }
 
 // missedGroup is an "@group" token that did not name the user.

@@ -225,14 +225,3 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
-
-// ambientNames lists the Ambient capabilities by name, comma-separated.
-func (v IAB) ambientNames() string {
-	var names []string
-	for c := uint(0); c < maxCapBits; c++ {
-		if v.Amb&(1<<c) != 0 {
-			names = append(names, cap.Value(c).String())
-		}
-	}
-	return strings.Join(names, ",")
-}
