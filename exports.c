@@ -49,10 +49,11 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-/* The answer version as text: "1". */
+/* The answer version as text, for the parser: GOCAP_TEXT2 expands the
+ * number before GOCAP_TEXT quotes it. */
 #define GOCAP_TEXT(x) #x
-#define GOCAP_ANSWER_VERSION_TEXT GOCAP_TEXT2(GOCAP_ANSWER_VERSION)
 #define GOCAP_TEXT2(x) GOCAP_TEXT(x)
+#define GOCAP_ANSWER_VERSION_TEXT GOCAP_TEXT2(GOCAP_ANSWER_VERSION)
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -184,13 +185,22 @@ static void set_inheritable(capdata d, uint64_t v)
     d[1].inheritable = (uint32_t)(v >> 32);
 }
 
-/* The number of capabilities the kernel knows, as libcap's cap_max_bits. */
+/* The number of capabilities the kernel knows, as libcap's cap_max_bits:
+ * the first one PR_CAPBSET_READ refuses, found by bisection (6 calls), as
+ * capconf's OS.CapBits finds it. */
 static int kernel_cap_bits(void)
 {
-    int n = 0;
-    while (n < 64 && prctl(PR_CAPBSET_READ, n, 0, 0, 0) >= 0)
-        n++;
-    return n;
+    int lo = 0, hi = 64; /* PR_CAPBSET_READ accepts lo and refuses hi */
+    if (prctl(PR_CAPBSET_READ, 0, 0, 0, 0) < 0)
+        return 0;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (prctl(PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
 }
 
 /* apply_iab sets the calling thread's Inheritable set to inh, its Ambient
@@ -261,7 +271,9 @@ static void apply_deferred(pam_handle_t *pamh, void *data, int status)
     int rc = status & ~(PAM_DATA_REPLACE | PAM_DATA_SILENT);
     if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || service == NULL)
         service = "?";
-    if (!(status & PAM_DATA_REPLACE) && (status & PAM_DATA_SILENT) && rc == PAM_SUCCESS) {
+    if (status & PAM_DATA_REPLACE) {
+        /* a second setcred in this transaction keeps the new IAB instead */
+    } else if ((status & PAM_DATA_SILENT) && rc == PAM_SUCCESS) {
         if (apply_iab(d->inh, d->amb, d->bound) != 0) {
             pam_syslog(pamh, LOG_ERR, "pam_gocap(%s:setcred): deferred IAB not applied: %m; not granted: %s",
                        (const char *)service, d->audit);
@@ -271,7 +283,7 @@ static void apply_deferred(pam_handle_t *pamh, void *data, int status)
                 pam_syslog(pamh, LOG_INFO, "pam_gocap(%s:setcred): grant %s deferred", (const char *)service,
                            d->audit);
         }
-    } else if (!(status & PAM_DATA_REPLACE) && !*d->applied) {
+    } else if (!*d->applied) {
         pam_syslog(pamh, LOG_WARNING,
                    "pam_gocap(%s:setcred): deferred IAB never applied: the host ended PAM without PAM_DATA_SILENT, "
                    "and no process it forked applied it (sshd never does); nothing reached the session: %s",
