@@ -38,7 +38,7 @@ TEST_BUILD = $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamh
 	$(FAKEDIR)/pam_gocap.so $(FAKEDIR)/pam_gocap-helper gocap
 
 
-.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test ldap-test demo install install-files uninstall deb clean FORCE \
+.PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test trace-test ldap-test demo install install-files uninstall deb clean FORCE \
 	deps deps-build deps-test deps-docker deps-bench mutants
 all: pam_gocap.so pam_gocap-helper gocap man
 
@@ -106,9 +106,15 @@ FUZZ_TARGETS = FuzzParseIAB FuzzFindRule FuzzParseArgs
 fuzz:
 	bash tests/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
-# pam_gocap.so next to pam_cap.so and no module: writes BENCHMARKS.md.
-bench: deps-bench deps-docker pam_gocap.so $(TESTDIR)/pamhost
+# pam_gocap.so against pam_cap.so, the Go floor and no module: writes
+# BENCHMARKS.md.
+bench: deps-bench deps-docker pam_gocap.so build/bench/pam_floor.so $(TESTDIR)/pamhost
 	bash bench/bench.sh
+
+# The Go floor: a do-nothing module built exactly as pam_gocap.so is.
+build/bench/pam_floor.so: bench/floor/floor.go pam_gocap.map | deps-build
+	mkdir -p build/bench
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $@ ./bench/floor
 
 # The module tests with the full counts: 10,000 transactions in one host,
 # 8 threads x 1,000 transactions.
@@ -133,7 +139,12 @@ LINTIAN_ACCEPTED = hardening-no-fortify-functions,no-manual-page,initial-upload-
 # su, login, sshd and pamtester in a Debian 12 container, pam_cap.so beside.
 docker-test: deps-build deps-docker
 	bash docker/run.sh test
+	bash docker/run.sh trace
 	bash docker/run.sh ldap
+
+# gocap trace in a container that may trace, by both methods.
+trace-test: deps-build deps-docker
+	bash docker/run.sh trace
 
 # @group rules for users and groups from a slapd directory, up and down.
 ldap-test: deps-build deps-docker
@@ -147,7 +158,7 @@ demo: deps-build deps-docker
 test-unit: | deps-build
 	$(GO) vet ./...
 	bash tests/build-constraints.sh
-	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./cmd/gocap/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./captrace/... ./cmd/gocap/...
 
 # The module through the real libpam, in C and Go hosts (root).
 test-module: deps-test $(TEST_BUILD)

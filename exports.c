@@ -81,6 +81,12 @@ static char **host_env;       /* the array the runtime reads: argv[argc+1] on */
 static char **hidden_env;     /* the entries hidden from it, in order */
 static size_t hidden_count;
 static char hidden_placeholder[] = "";
+static char **setting_slot;   /* where the runtime reads our own setting */
+static char *setting_orig;    /* what that slot held */
+/* One P: the module's Go code runs only on its caller's thread and starts
+ * no goroutine, and each further P costs memory in every host (its cache,
+ * a GC worker) and, since Go 1.25, a check of the cgroup's CPU limit. */
+static char runtime_setting[] = "GOMAXPROCS=1";
 
 /* hide_go_settings keeps the runtime from reading its settings (GODEBUG,
  * GOGC, GOMAXPROCS, GOTRACEBACK, GOMEMLIMIT...) from the environment of
@@ -88,7 +94,9 @@ static char hidden_placeholder[] = "";
  * runtime reads the start-up environment that follows argv, so every
  * GO... entry there is swapped, in place, for an empty string that the
  * runtime skips; the array keeps its length, since the runtime finds auxv
- * after its end. restore_go_settings puts the same pointers back. */
+ * after its end. One slot (a hidden one, else the first entry) holds our
+ * own setting, runtime_setting, meanwhile. restore_go_settings puts the
+ * same pointers back. */
 static void hide_go_settings(int argc, char **argv)
 {
     if (argv == NULL || argc < 0)
@@ -97,18 +105,32 @@ static void hide_go_settings(int argc, char **argv)
     size_t n = 0;
     for (char **e = host_env; *e != NULL; e++)
         n += strncmp(*e, "GO", 2) == 0;
-    if (n == 0 || (hidden_env = calloc(n, sizeof *hidden_env)) == NULL)
-        return;
-    for (char **e = host_env; *e != NULL; e++)
-        if (strncmp(*e, "GO", 2) == 0) {
-            hidden_env[hidden_count++] = *e;
-            *e = hidden_placeholder;
-        }
+    if (n > 0 && (hidden_env = calloc(n, sizeof *hidden_env)) != NULL)
+        for (char **e = host_env; *e != NULL; e++)
+            if (strncmp(*e, "GO", 2) == 0) {
+                hidden_env[hidden_count++] = *e;
+                *e = hidden_placeholder;
+            }
+    if (n > 0 && hidden_env == NULL)
+        return; /* nothing hidden: no setting of ours either */
+    if (host_env[0] != NULL) {
+        setting_slot = host_env;
+        for (char **e = host_env; *e != NULL; e++)
+            if (*e == hidden_placeholder) {
+                setting_slot = e;
+                break;
+            }
+        setting_orig = *setting_slot;
+        *setting_slot = runtime_setting;
+    }
 }
 
 static void restore_go_settings(void)
 {
     size_t i = 0;
+    if (setting_slot != NULL && *setting_slot == runtime_setting)
+        *setting_slot = setting_orig;
+    setting_slot = NULL;
     for (char **e = host_env; hidden_count > 0 && *e != NULL && i < hidden_count; e++)
         if (*e == hidden_placeholder)
             *e = hidden_env[i++];

@@ -16,7 +16,6 @@ package main
 import "C"
 
 import (
-	"fmt"
 	"unsafe"
 
 	"pam_gocap/capconf"
@@ -45,7 +44,7 @@ var (
 func gocap_decide(entry, status C.int, user *C.char, argc C.int, argv **C.char) (answer *C.char) {
 	defer func() {
 		if r := recover(); r != nil {
-			answer = C.CString(capconf.Failure(fmt.Sprint("internal error: ", r)).Encode())
+			answer = C.CString(capconf.Failure("internal error: " + panicText(r)).Encode())
 		}
 	}()
 	req := capconf.Request{
@@ -54,7 +53,7 @@ func gocap_decide(entry, status C.int, user *C.char, argc C.int, argv **C.char) 
 		User:   C.GoString(user),
 		Argv:   goStrings(argc, argv),
 	}
-	return C.CString(capconf.Decide(req, capconf.OS{}).Encode())
+	return C.CString(capconf.Decide(req, moduleSystem{}).Encode())
 }
 
 // gocap_runtime_ready returns once the Go runtime has started: a call into
@@ -72,6 +71,17 @@ func goStrings(argc C.int, argv **C.char) []string {
 		out[i] = C.GoString(p)
 	}
 	return out
+}
+
+// panicText is what fmt.Sprint gives for the values panics carry.
+func panicText(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "panic"
 }
 
 func main() {}

@@ -1,7 +1,9 @@
-// Command bench measures pam_gocap.so next to Debian's pam_cap.so and a
-// stack with no capability module, in one run, and prints Markdown table
-// rows. make bench runs it (as root: it writes and removes three files in
-// /etc/pam.d for pamtester, which has no private service directory).
+// Command bench measures pam_gocap.so against Debian's pam_cap.so, a
+// do-nothing Go module built from this tree (the floor: the Go runtime's own
+// cost; bench/floor) and no capability module (pam_permit.so alone), all in
+// one run with the stacks interleaved, and prints the Markdown table of
+// BENCHMARKS.md. make bench runs it as root: pamtester has no private
+// service directory, so it writes and removes four files in /etc/pam.d.
 package main
 
 import (
@@ -18,21 +20,32 @@ import (
 
 var (
 	gocap   = flag.String("gocap", "pam_gocap.so", "pam_gocap.so to measure")
+	floor   = flag.String("floor", "build/bench/pam_floor.so", "the do-nothing Go module")
 	pamCap  = flag.String("pamcap", "/lib/x86_64-linux-gnu/security/pam_cap.so", "pam_cap.so to compare with")
 	pamhost = flag.String("pamhost", "build/test/pamhost", "the C test host")
-	runs    = flag.Int("runs", 80, "pamtester runs per stack, half timed, half measuring memory")
+	runs    = flag.Int("runs", 41, "pamtester runs per stack and measure")
 	user    = flag.String("user", "root", "user the rules name")
-	hwm     = flag.String("hwm", "build/hwm.so", "the preload library that reports peak memory (bench/c/hwm.c)")
+	probe   = flag.String("probe", "build/probe.so", "the preload library that reports peak memory and the PAM calls' times (bench/c/probe.c)")
+	ssh     = flag.String("ssh", "", "file with the ssh figures of docker/scenarios.sh sshbench")
 )
 
-type stack struct{ name, module string }
+type stack struct{ key, name, module string }
+
+// The stacks, in the table's column order.
+var stacks = []stack{
+	{"none", "no module (pam_permit.so)", ""},
+	{"pamcap", "pam_cap.so", ""},
+	{"floor", "Go floor", ""},
+	{"gocap", "pam_gocap.so", ""},
+}
+
+type samples map[string][]float64 // stack key -> values
 
 func main() {
 	flag.Parse()
 	log.SetFlags(0)
-	gocapAbs, _ := filepath.Abs(*gocap)
-	hwmAbs, _ := filepath.Abs(*hwm)
-	stacks := []stack{{"pam_gocap.so", gocapAbs}, {"pam_cap.so", *pamCap}, {"no capability module", ""}}
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	stacks[1].module, stacks[2].module, stacks[3].module = *pamCap, abs(*floor), abs(*gocap)
 	dir, err := os.MkdirTemp("", "pam_gocap-bench")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -43,84 +56,224 @@ func main() {
 	}
 	fmt.Fprintf(&big, "cap_net_raw %s\n", *user)
 	large := write(dir, "large.conf", big.String())
-
-	// Whole process: pamtester, interleaved, median wall time and peak RSS.
-	wall := map[string][]float64{}
-	rss := map[string][]float64{}
-	for i, s := range stacks {
-		svc := fmt.Sprintf("pam_gocap-bench-%d", i)
-		path := "/etc/pam.d/" + svc
-		check(os.WriteFile(path, []byte(serviceLine(s, small)), 0o644))
-		defer os.Remove(path)
+	pamd := filepath.Join(dir, "pam.d")
+	check(os.MkdirAll(pamd, 0o755))
+	for _, s := range stacks {
+		svc := "pam_gocap-bench-" + s.key
+		check(os.WriteFile("/etc/pam.d/"+svc, []byte(serviceText(s, small)), 0o644))
+		defer os.Remove("/etc/pam.d/" + svc)
+		write(pamd, "small-"+s.key, serviceText(s, small))
+		write(pamd, "large-"+s.key, serviceText(s, large))
 	}
+
+	wall, peak := samples{}, samples{}
+	phases := make([]samples, len(phaseNames))
+	for i := range phases {
+		phases[i] = samples{}
+	}
+	dirtyLoad, dirtyTx, threads := samples{}, samples{}, samples{}
+	inproc, inprocLarge := samples{}, samples{}
 	for r := 0; r < *runs; r++ {
 		for k := range stacks {
-			i := (k + r) % len(stacks) // rotate who goes first
-			s := stacks[i]
-			cmd := exec.Command("pamtester", fmt.Sprintf("pam_gocap-bench-%d", i), *user, "authenticate", "setcred")
-			if r%2 == 1 { // every other run measures memory; the preload is not timed
-				cmd.Env = append(os.Environ(), "LD_PRELOAD="+hwmAbs)
-			}
-			t0 := time.Now()
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				log.Fatalf("pamtester with %s: %v\n%s", s.name, err, out)
+			s := stacks[(k+r)%len(stacks)] // rotate who goes first
+			wall[s.key] = append(wall[s.key], pamtester(s))
+			kb, us := probed(s)
+			peak[s.key] = append(peak[s.key], kb)
+			for i := range us {
+				phases[i][s.key] = append(phases[i][s.key], us[i])
 			}
 			if r%2 == 0 {
-				wall[s.name] = append(wall[s.name], float64(time.Since(t0).Microseconds())/1000)
-				continue
+				l, t, th := memory(pamd, s)
+				dirtyLoad[s.key] = append(dirtyLoad[s.key], l)
+				dirtyTx[s.key] = append(dirtyTx[s.key], t)
+				threads[s.key] = append(threads[s.key], th)
 			}
-			var kb float64
-			if _, err := fmt.Sscanf(string(out[strings.Index(string(out), "VmHWM:"):]), "VmHWM: %f kB", &kb); err != nil {
-				log.Fatalf("no VmHWM from pamtester: %q", out)
-			}
-			rss[s.name] = append(rss[s.name], kb)
-		}
-	}
-	// In one process: microseconds per start/authenticate/setcred/end.
-	inproc := map[string][]float64{}
-	inprocLarge := map[string][]float64{}
-	for i, s := range stacks {
-		os.MkdirAll(filepath.Join(dir, "pam.d"), 0o755)
-		write(filepath.Join(dir, "pam.d"), fmt.Sprintf("small%d", i), serviceLine(s, small))
-		write(filepath.Join(dir, "pam.d"), fmt.Sprintf("large%d", i), serviceLine(s, large))
-	}
-	for r := 0; r < 5; r++ {
-		for i, s := range stacks {
-			inproc[s.name] = append(inproc[s.name], hostBench(dir, fmt.Sprintf("small%d", i), 2000))
-			if s.module != "" {
-				inprocLarge[s.name] = append(inprocLarge[s.name], hostBench(dir, fmt.Sprintf("large%d", i), 20))
+			if r%8 == 0 {
+				inproc[s.key] = append(inproc[s.key], hostBench(pamd, "small-"+s.key, 2000))
+				if s.key == "pamcap" || s.key == "gocap" {
+					inprocLarge[s.key] = append(inprocLarge[s.key], hostBench(pamd, "large-"+s.key, 20))
+				}
 			}
 		}
 	}
 
-	g, c := stacks[0].name, stacks[1].name
-	row := func(what string, m map[string][]float64, unit string, div float64, goal string) {
-		gv, cv := median(m[g])/div, median(m[c])/div
-		none := "n/a"
-		if v, ok := m[stacks[2].name]; ok {
-			none = fmt.Sprintf("%.2f %s", median(v)/div, unit)
-		}
-		fmt.Printf("| %s | %.2f %s | %.2f %s | %s | %.2fx | %s |\n", what, gv, unit, cv, unit, none, gv/cv, goal)
+	fmt.Println("| measure | no module | pam_cap.so | Go floor | pam_gocap.so | pam_gocap vs | goal | met |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
+	ratio := func(what string, m samples, unit, format, base string, goal float64) {
+		cells := cellsOf(m, unit, format)
+		r := median(m["gocap"]) / median(m[base])
+		fmt.Printf("| %s | %s | %.2fx %s | %.2fx | %s |\n", what, cells, r, stackName(base), goal, met(r <= goal))
 	}
-	fmt.Println("| measure | pam_gocap.so | pam_cap.so | no module | pam_gocap / pam_cap | goal |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- |")
-	row(fmt.Sprintf("pamtester authenticate setcred, median wall of %d runs", *runs/2), wall, "ms", 1, "1.25x")
-	row("in one process, per pam_start/authenticate/setcred/pam_end (median of 5 x 2000)", inproc, "µs", 1, "1.0x")
-	row("same, 50,000-line config matching on its last line (median of 5 x 20)", inprocLarge, "µs", 1, "1.0x")
-	row("peak resident memory of pamtester (median)", rss, "MiB", 1024, "+1.5 MiB")
-	fmt.Printf("\nPeak memory difference: %+.2f MiB.\n", (median(rss[g])-median(rss[c]))/1024)
+	diff := func(what string, m samples, goalKB float64) {
+		cells := cellsOf(m, "KiB", "%.0f")
+		d := median(m["gocap"]) - median(m["floor"])
+		fmt.Printf("| %s | %s | %+.0f KiB Go floor | +%.0f KiB | %s |\n", what, cells, d, goalKB, met(d <= goalKB))
+	}
+	info := func(what string, m samples, unit, format string) {
+		fmt.Printf("| %s | %s | | | |\n", what, cellsOf(m, unit, format))
+	}
+	ratio(fmt.Sprintf("whole process: pamtester authenticate setcred, ms (median of %d)", *runs), wall, "", "%.2f", "floor", 1.05)
+	diff(fmt.Sprintf("private dirty memory after load, KiB (median of %d)", len(dirtyLoad["gocap"])), dirtyLoad, 128)
+	diff("private dirty memory after a transaction, KiB", dirtyTx, 128)
+	ratio(fmt.Sprintf("in one process: pam_start/authenticate/setcred/pam_end, µs (median of %d x 2000)", len(inproc["gocap"])), inproc, "", "%.1f", "pamcap", 1.0)
+	ratio(fmt.Sprintf("same, 50,000-line config matching on its last line, µs (median of %d x 20)", len(inprocLarge["gocap"])), inprocLarge, "", "%.0f", "pamcap", 1.0)
+	for i, name := range phaseNames {
+		info(fmt.Sprintf("whole process: time in %s, µs", name), phases[i], "", "%.0f")
+	}
+	info("peak resident memory of pamtester, KiB", peak, "", "%.0f")
+	info("threads after load", threads, "", "%.0f")
+	if *ssh != "" {
+		sshRows(*ssh)
+	}
 }
 
-func serviceLine(s stack, conf string) string {
+func stackName(key string) string {
+	for _, s := range stacks {
+		if s.key == key {
+			return s.name
+		}
+	}
+	return key
+}
+
+func cellsOf(m samples, unit, format string) string {
+	var cells []string
+	for _, s := range stacks {
+		if v, ok := m[s.key]; ok {
+			cells = append(cells, fmt.Sprintf(format, median(v)))
+		} else {
+			cells = append(cells, "n/a")
+		}
+	}
+	return strings.Join(cells, " | ")
+}
+
+func met(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+// sshRows reads "ssh MODULE MICROSECONDS..." and "sshmem MODULE KIB..."
+// lines (every login's figure, interleaved) and prints two rows.
+func sshRows(path string) {
+	data, err := os.ReadFile(path)
+	check(err)
+	wall, mem := samples{}, samples{}
+	keys := map[string]string{"none": "none", "pam_cap.so": "pamcap", "pam_gocap.so": "gocap"}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || keys[f[1]] == "" {
+			continue
+		}
+		var into samples
+		switch f[0] {
+		case "ssh":
+			into = wall
+		case "sshmem":
+			into = mem
+		default:
+			continue
+		}
+		for _, v := range f[2:] {
+			var x float64
+			fmt.Sscan(v, &x)
+			into[keys[f[1]]] = append(into[keys[f[1]]], x)
+		}
+	}
+	if len(wall["gocap"]) == 0 || len(wall["pamcap"]) == 0 {
+		log.Fatalf("%s: no ssh figures", path)
+	}
+	for k := range wall {
+		for i := range wall[k] {
+			wall[k][i] /= 1000
+		}
+	}
+	r := median(wall["gocap"]) / median(wall["pamcap"])
+	fmt.Printf("| ssh public-key login in the Docker harness, ms (median of %d, each checked) | %s | %.2fx pam_cap.so | 1.05x | %s |\n",
+		len(wall["gocap"]), cellsOf(wall, "", "%.1f"), r, met(r <= 1.05))
+	fmt.Printf("| private dirty memory of a session's sshd processes, KiB (median of %d) | %s | %+.0f KiB pam_cap.so | | |\n",
+		len(mem["gocap"]), cellsOf(mem, "", "%.0f"), median(mem["gocap"])-median(mem["pamcap"]))
+}
+
+// serviceText is the auth stack: the module, optional, then pam_permit.so,
+// which every stack has, so that the floor's PAM_IGNORE still succeeds.
+func serviceText(s stack, conf string) string {
 	if s.module == "" {
-		return "auth optional pam_permit.so\n"
+		return "auth required pam_permit.so\n"
 	}
-	return fmt.Sprintf("auth optional %s config=%s\n", s.module, conf)
+	return fmt.Sprintf("auth optional %s config=%s\nauth required pam_permit.so\n", s.module, conf)
 }
 
-func hostBench(dir, service string, n int) float64 {
-	out, err := exec.Command(*pamhost, "-d", filepath.Join(dir, "pam.d"), "-s", service, "-u", *user, fmt.Sprintf("bench:%d", n)).Output()
+// pamtester runs one whole process and returns its wall time in ms.
+func pamtester(s stack) float64 {
+	t0 := time.Now()
+	out, err := pamtesterCmd(s, nil).CombinedOutput()
+	took := float64(time.Since(t0).Microseconds()) / 1000
+	checkPamtester(s, out, err)
+	return took
+}
+
+// The PAM calls that probed times, in the order of its report.
+var phaseNames = [4]string{"pam_start", "pam_authenticate", "pam_setcred", "pam_end"}
+
+// probed runs one whole process with the probe preloaded and returns its
+// peak resident memory in KiB and the time of each PAM call in µs.
+func probed(s stack) (kb float64, us [len(phaseNames)]float64) {
+	p, _ := filepath.Abs(*probe)
+	out, err := pamtesterCmd(s, []string{"LD_PRELOAD=" + p}).CombinedOutput()
+	checkPamtester(s, out, err)
+	text := string(out)
+	i, j := strings.Index(text, "VmHWM:"), strings.Index(text, "phases ")
+	if i < 0 || j < 0 {
+		log.Fatalf("no probe report from pamtester: %q", out)
+	}
+	if n, _ := fmt.Sscanf(text[i:], "VmHWM: %f kB", &kb); n != 1 {
+		log.Fatalf("bad probe report from pamtester: %q", text[i:])
+	}
+	if n, _ := fmt.Sscanf(text[j:], "phases start=%f authenticate=%f setcred=%f end=%f", &us[0], &us[1], &us[2], &us[3]); n != 4 {
+		log.Fatalf("bad probe report from pamtester: %q", text[j:])
+	}
+	return kb, us
+}
+
+func pamtesterCmd(s stack, env []string) *exec.Cmd {
+	cmd := exec.Command("pamtester", "pam_gocap-bench-"+s.key, *user, "authenticate", "setcred")
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+func checkPamtester(s stack, out []byte, err error) {
+	if err != nil || !strings.Contains(string(out), "successfully") {
+		log.Fatalf("pamtester with %s: %v\n%s", s.name, err, out)
+	}
+}
+
+// memory starts a transaction in the C host: private dirty memory after
+// pam_start loaded the modules, after authenticate and setcred, and the
+// threads after load.
+func memory(pamd string, s stack) (load, tx, threads float64) {
+	out, err := exec.Command(*pamhost, "-d", pamd, "-s", "small-"+s.key, "-u", *user,
+		"memory", "auth", "setcred:establish", "memory").Output()
+	if err != nil {
+		log.Fatalf("pamhost memory %s: %v", s.name, err)
+	}
+	var got [][3]float64
+	for _, line := range strings.Split(string(out), "\n") {
+		var v [3]float64
+		if n, _ := fmt.Sscanf(line, "memory private_dirty_kb=%f rss_kb=%f threads=%f", &v[0], &v[1], &v[2]); n == 3 {
+			got = append(got, v)
+		}
+	}
+	if len(got) != 2 {
+		log.Fatalf("pamhost memory %s: %q", s.name, out)
+	}
+	return got[0][0], got[1][0], got[0][2]
+}
+
+func hostBench(pamd, service string, n int) float64 {
+	out, err := exec.Command(*pamhost, "-d", pamd, "-s", service, "-u", *user, fmt.Sprintf("bench:%d", n)).Output()
 	if err != nil {
 		log.Fatalf("pamhost %s: %v", service, err)
 	}

@@ -1,7 +1,6 @@
 package capconf
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -22,18 +21,18 @@ const AnswerVersion = 2
 // printable line.
 func (a Answer) Encode() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pam_gocap %d\n", AnswerVersion)
+	b.WriteString(sprintf("pam_gocap %d\n", AnswerVersion))
 	for _, l := range a.Logs {
-		fmt.Fprintf(&b, "log %d %s\n", l.Priority, printable(l.Text))
+		b.WriteString(sprintf("log %d %s\n", int(l.Priority), printable(l.Text)))
 	}
 	if a.Audit != "" {
-		fmt.Fprintf(&b, "audit %s\n", printable(a.Audit))
+		b.WriteString(sprintf("audit %s\n", printable(a.Audit)))
 	}
 	keep := 0
 	if a.KeepCaps {
 		keep = 1
 	}
-	fmt.Fprintf(&b, "answer %d %d %x %x %x %d\n", a.Result, a.Action, a.IAB.Inh, a.IAB.Amb, a.IAB.Bound, keep)
+	b.WriteString(sprintf("answer %d %d %x %x %x %d\n", int(a.Result), int(a.Action), a.IAB.Inh, a.IAB.Amb, a.IAB.Bound, keep))
 	return b.String()
 }
 

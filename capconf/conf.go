@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
+	"sync"
 )
 
 // MaxLineLength is the longest line, in bytes without its line end, that
@@ -31,7 +31,7 @@ type Rule struct {
 }
 
 // Pos gives the rule's place as "file:line".
-func (r *Rule) Pos() string { return fmt.Sprintf("%s:%d", r.File, r.Line) }
+func (r *Rule) Pos() string { return sprintf("%s:%d", r.File, r.Line) }
 
 // LineError is a problem at a place in a file.
 type LineError struct {
@@ -41,7 +41,7 @@ type LineError struct {
 }
 
 func (e *LineError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	return sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
 // reader splits capability.conf into lines and fields without copying, so
@@ -54,10 +54,29 @@ type reader struct {
 	crlf   bool     // the current line ended in "\r\n"
 	fields [][]byte // fields of the current line, valid until the next call
 	cols   []int
+	// With onlyUser, next passes over the lines that cannot name user
+	// without splitting them: most lines of a long file name other users.
+	onlyUser bool
+	user     []byte
 }
 
+// readBuffers keeps the readers' 4 KiB buffers between decisions: in a
+// host that runs many transactions they are most of what a decision
+// allocates, and every garbage collection they cause is time the host
+// waits.
+var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
 func newReader(file string, r io.Reader) *reader {
-	return &reader{file: file, br: bufio.NewReaderSize(r, 4096)}
+	br := readBuffers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &reader{file: file, br: br}
+}
+
+// release gives the reader's buffer back; the reader is not used after.
+func (r *reader) release() {
+	r.br.Reset(nil)
+	readBuffers.Put(r.br)
+	r.br = nil
 }
 
 // next moves to the next line that holds a rule. It returns io.EOF at the
@@ -68,6 +87,9 @@ func (r *reader) next() error {
 		text, err := r.readLine()
 		if err != nil {
 			return err
+		}
+		if r.onlyUser && !mayName(text, r.user) {
+			continue
 		}
 		r.split(text)
 		if len(r.fields) == 0 || r.fields[0][0] == '#' {
@@ -100,9 +122,14 @@ func (r *reader) readLine() ([]byte, error) {
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	text = bytes.TrimSuffix(text, []byte("\n"))
-	r.crlf = bytes.HasSuffix(text, []byte("\r"))
-	text = bytes.TrimSuffix(text, []byte("\r"))
+	// Byte tests, not bytes.TrimSuffix: this runs for every line of the file.
+	if n := len(text); n > 0 && text[n-1] == '\n' {
+		text = text[:n-1]
+	}
+	r.crlf = len(text) > 0 && text[len(text)-1] == '\r'
+	if r.crlf {
+		text = text[:len(text)-1]
+	}
 	if len(text) > MaxLineLength {
 		return nil, r.errorf(1, "line is longer than %d bytes; it is ignored and so is the rest of the file", MaxLineLength)
 	}
@@ -110,6 +137,12 @@ func (r *reader) readLine() ([]byte, error) {
 		return nil, r.errorf(i+1, "NUL byte in line; it is ignored and so is the rest of the file")
 	}
 	return text, nil
+}
+
+// mayName reports whether a line may hold a token that names user: user
+// itself, "*" or an "@group". When it says no, no field of the line does.
+func mayName(line, user []byte) bool {
+	return bytes.IndexByte(line, '*') >= 0 || bytes.IndexByte(line, '@') >= 0 || bytes.Contains(line, user)
 }
 
 // split cuts a line into fields at spaces and tabs, as pam_cap.so does.
@@ -139,7 +172,7 @@ func (r *reader) rule() *Rule {
 }
 
 func (r *reader) errorf(col int, format string, args ...any) *LineError {
-	return &LineError{File: r.file, Line: r.line, Col: col, Msg: fmt.Sprintf(format, args...)}
+	return &LineError{File: r.file, Line: r.line, Col: col, Msg: sprintf(format, args...)}
 }
 
 // Groups lists the names of a user's groups, primary and supplementary. It
@@ -163,6 +196,8 @@ func FindRule(file string, r io.Reader, user string, groups Groups) (*Rule, erro
 // compared with the user's groups without a match, with its line.
 func findRule(file string, r io.Reader, user string, groups Groups, missed func(group string, line int)) (*Rule, error) {
 	rd := newReader(file, r)
+	defer rd.release()
+	rd.onlyUser, rd.user = true, []byte(user)
 	var groupNames []string
 	groupsLoaded := false
 	for {
@@ -182,7 +217,7 @@ func findRule(file string, r io.Reader, user string, groups Groups, missed func(
 			if !groupsLoaded {
 				var err error
 				if groupNames, err = groups(); err != nil {
-					return nil, fmt.Errorf("%s:%d: listing the groups of user %q: %w", file, rd.line, user, err)
+					return nil, errorf("%s:%d: listing the groups of user %q: %w", file, rd.line, user, err)
 				}
 				groupsLoaded = true
 			}
@@ -200,6 +235,7 @@ func findRule(file string, r io.Reader, user string, groups Groups, missed func(
 // it refuses, in line order. name is used in positions.
 func Parse(name string, r io.Reader) (rules []*Rule, crlfLines []int, errs []*LineError, err error) {
 	rd := newReader(name, r)
+	defer rd.release()
 	for {
 		e := rd.next()
 		var le *LineError

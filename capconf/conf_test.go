@@ -39,6 +39,12 @@ func TestFindRule(t *testing.T) {
 		{"caps field alone", "cap_net_raw\ncap_chown bob\n", "bob", nil, 2, "cap_chown"},
 		{"user prefix is not user", "cap_chown bobby\n", "bob", nil, 0, ""},
 		{"empty file", "", "bob", nil, 0, ""},
+		// Lines that cannot name the user are passed over unsplit.
+		{"passed-over lines keep their numbers", "cap_chown carol\ncap_chown dave\ncap_net_raw bob\n", "bob", nil, 3, "cap_net_raw"},
+		{"user in the caps field only", "bob carol\n", "bob", nil, 0, ""},
+		{"star inside a token", "cap_chown carol*\n", "bob", nil, 0, ""},
+		{"user inside a longer token", "cap_chown xbobx\ncap_net_raw bob\n", "bob", nil, 2, "cap_net_raw"},
+		{"empty user", "cap_chown carol\n", "", nil, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,6 +291,24 @@ func TestDropIns(t *testing.T) {
 	for _, refused := range []string{ww, filepath.Join(dir, "link.d"), file} {
 		if _, err := (OS{}).DropIns(refused); !errors.Is(err, ErrRefused) {
 			t.Errorf("DropIns(%s): %v, want it refused", refused, err)
+		}
+	}
+}
+
+// BenchmarkFindRuleLongFile is make bench's 50,000-line row in Go alone:
+// the rule for the user is the file's last line.
+func BenchmarkFindRuleLongFile(b *testing.B) {
+	var conf strings.Builder
+	for i := 0; i < 49999; i++ {
+		fmt.Fprintf(&conf, "cap_chown benchuser%d\n", i)
+	}
+	conf.WriteString("cap_net_raw root\n")
+	text := conf.String()
+	b.SetBytes(int64(len(text)))
+	for i := 0; i < b.N; i++ {
+		rule, err := FindRule("c", strings.NewReader(text), "root", groupsOf())
+		if err != nil || rule == nil || rule.Line != 50000 {
+			b.Fatalf("FindRule = %+v, %v; want line 50000", rule, err)
 		}
 	}
 }

@@ -2,11 +2,9 @@ package capconf
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"math/bits"
-	"os/user"
 	"strings"
 )
 
@@ -137,7 +135,7 @@ type decider struct {
 }
 
 func (d *decider) logf(p Priority, format string, args ...any) {
-	d.answer.Logs = append(d.answer.Logs, LogLine{p, fmt.Sprintf(format, args...)})
+	d.answer.Logs = append(d.answer.Logs, LogLine{p, sprintf(format, args...)})
 }
 
 func (d *decider) debugf(format string, args ...any) {
@@ -203,7 +201,7 @@ func (d *decider) setcred(status UserStatus) {
 		if rule != nil {
 			var ie *IABError
 			errors.As(err, &ie)
-			pos = fmt.Sprintf("%s:%d", where, rule.Caps.Col+ie.Offset)
+			pos = sprintf("%s:%d", where, rule.Caps.Col+ie.Offset)
 		}
 		d.logf(LogErr, "%s: %v; nothing applied for user %q", pos, err, d.user)
 		return
@@ -234,7 +232,7 @@ func (d *decider) setcred(status UserStatus) {
 // audit fills Answer.Audit for what setcred grants, unless quiet.
 func (d *decider) audit(iab, from string) {
 	if !d.args.Quiet {
-		d.answer.Audit = fmt.Sprintf("user=%s iab=%s from=%s", d.user, iab, from)
+		d.answer.Audit = sprintf("user=%s iab=%s from=%s", d.user, iab, from)
 	}
 }
 
@@ -271,7 +269,7 @@ var errFailClosed = errors.New("fail closed")
 // user): the caller grants nothing.
 func (d *decider) findRule() (*Rule, error) {
 	lookup, err := d.sys.LookupUser(d.user)
-	var unknown user.UnknownUserError
+	var unknown UnknownUserError
 	switch {
 	case errors.As(err, &unknown):
 		d.debugf("user %q is unknown to NSS: no rule applies", d.user)

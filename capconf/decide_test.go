@@ -53,7 +53,7 @@ func (s fakeSystem) LookupUser(name string) (Groups, error) {
 	}
 	groups, ok := s.users[name]
 	if !ok {
-		return nil, user.UnknownUserError(name)
+		return nil, UnknownUserError(name)
 	}
 	return groupsOf(groups...), nil
 }

@@ -1,10 +1,8 @@
 package capconf
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
-
-	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
 
 // IAB is a capability tuple as pam_cap applies it: the bits to put in the
@@ -90,7 +88,7 @@ func lookupCap(text string, i int) (uint, int, error) {
 	if isDigit(text[i]) {
 		n, end := strtoul(text, i)
 		if n >= maxCapBits {
-			return 0, 0, &IABError{i, fmt.Sprintf("capability number %q is out of range (0 to %d)", text[i:end], maxCapBits-1)}
+			return 0, 0, &IABError{i, sprintf("capability number %q is out of range (0 to %d)", text[i:end], maxCapBits-1)}
 		}
 		return uint(n), end, nil
 	}
@@ -99,14 +97,14 @@ func lookupCap(text string, i int) (uint, int, error) {
 		end++
 	}
 	name := strings.ToLower(text[i:end])
-	c, err := cap.FromName(name)
+	c, known := capNumbers[name]
 	if name == "all" || name == "none" {
-		return 0, 0, &IABError{i, fmt.Sprintf("%q stands alone: it cannot be part of a list or written in capitals", word)}
+		return 0, 0, &IABError{i, sprintf("%q stands alone: it cannot be part of a list or written in capitals", word)}
 	}
-	if end == i || err != nil {
-		msg := fmt.Sprintf("unknown capability %q", word)
+	if end == i || !known {
+		msg := sprintf("unknown capability %q", word)
 		if s := suggestCap(word); s != "" {
-			msg += fmt.Sprintf(" (did you mean %s?)", s)
+			msg += sprintf(" (did you mean %s?)", s)
 		}
 		return 0, 0, &IABError{i, msg}
 	}
@@ -115,11 +113,11 @@ func lookupCap(text string, i int) (uint, int, error) {
 
 // unexpected reports the byte at text[i] as out of place.
 func unexpected(text string, i int) *IABError {
-	what := fmt.Sprintf("%q", text[i:i+1])
+	what := sprintf("%q", text[i:i+1])
 	if text[i] == ' ' || text[i] == '\t' {
 		what = "space"
 	}
-	return &IABError{i, fmt.Sprintf("unexpected %s after %q: IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice", what, text[:i])}
+	return &IABError{i, sprintf("unexpected %s after %q: IAB text is a comma-separated list with no spaces, such as cap_net_raw,^cap_sys_nice", what, text[:i])}
 }
 
 // strtoul mirrors C strtoul(s, &end, 0) for text starting with a digit:
@@ -180,7 +178,7 @@ func (v IAB) String() string {
 		} else if nb && i {
 			b.WriteByte('%')
 		}
-		b.WriteString(cap.Value(c).String())
+		b.WriteString(CapName(uint(c)))
 	}
 	return b.String()
 }
@@ -190,8 +188,7 @@ func (v IAB) String() string {
 func suggestCap(word string) string {
 	w := strings.ToLower(word)
 	best, bestDist := "", 3
-	for c := cap.Value(0); c < cap.NamedCount; c++ {
-		name := c.String()
+	for _, name := range capNames {
 		if w == strings.TrimPrefix(name, "cap_") {
 			return name
 		}
@@ -224,4 +221,35 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// capNames are the capabilities' names, by number, as libcap's cap package
+// has them (a test compares the two). The module keeps its own copy so that
+// it does not link that package, and psx and fmt behind it, into every
+// process that loads it.
+var capNames = [...]string{
+	"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill",
+	"cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
+	"cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner",
+	"cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct",
+	"cap_sys_admin", "cap_sys_boot", "cap_sys_nice", "cap_sys_resource", "cap_sys_time",
+	"cap_sys_tty_config", "cap_mknod", "cap_lease", "cap_audit_write", "cap_audit_control",
+	"cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog", "cap_wake_alarm",
+	"cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore",
+}
+
+var capNumbers = func() map[string]uint {
+	m := make(map[string]uint, len(capNames))
+	for i, n := range capNames {
+		m[n] = uint(i)
+	}
+	return m
+}()
+
+// CapName names capability c, or gives its number when it has no name.
+func CapName(c uint) string {
+	if c < uint(len(capNames)) {
+		return capNames[c]
+	}
+	return strconv.FormatUint(uint64(c), 10)
 }

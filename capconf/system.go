@@ -1,21 +1,25 @@
 package capconf
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"io/fs"
-	"os/user"
 	"sort"
 	"strings"
 	"syscall"
 )
 
-// OS is the System of the running machine: the rules file is read with
-// plain system calls (no poller, nothing left behind in the host), and users
-// and groups come from the C library's NSS when built with cgo, so
-// directory users and groups count.
+// OS is the part of the running machine's System that needs no NSS: the
+// rules file is read with plain system calls (no poller, nothing left
+// behind in the host). Users and groups come from the C library's NSS,
+// through os/user (internal/nss) in the commands and directly in the
+// module; a System adds them to OS.
 type OS struct{}
+
+// UnknownUserError is the error of LookupUser for a name NSS does not
+// know; its text is os/user's.
+type UnknownUserError string
+
+func (e UnknownUserError) Error() string { return "user: unknown user " + string(e) }
 
 // OpenConfig opens path without blocking or taking a controlling terminal
 // and refuses anything but a regular file that others cannot write, or the
@@ -40,7 +44,7 @@ func (OS) OpenConfig(path string) (io.ReadCloser, error) {
 	}
 	if refusal := refuseConfig(st); refusal != "" {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("%s: %s: %w", path, refusal, ErrRefused)
+		return nil, errorf("%s: %s: %w", path, refusal, ErrRefused)
 	}
 	return fdFile(fd), nil
 }
@@ -76,33 +80,6 @@ func isNullDevice(rdev uint64) bool {
 	return major == 1 && minor == 3
 }
 
-// LookupUser finds name through NSS, as getpwnam does.
-func (OS) LookupUser(name string) (Groups, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	return func() ([]string, error) {
-		ids, err := u.GroupIds() // getgrouplist: primary and supplementary
-		if err != nil {
-			return nil, err
-		}
-		names := make([]string, 0, len(ids))
-		for _, id := range ids {
-			g, err := user.LookupGroupId(id)
-			var unknown user.UnknownGroupIdError
-			switch {
-			case errors.As(err, &unknown):
-				continue // a gid with no name matches no @group, as in pam_cap.so
-			case err != nil:
-				return nil, err
-			}
-			names = append(names, g.Name)
-		}
-		return names, nil
-	}, nil
-}
-
 // CapBits asks the kernel how many capabilities it knows, as libcap's
 // cap_max_bits does: the first capability PR_CAPBSET_READ refuses.
 func (OS) CapBits() int {
@@ -116,12 +93,6 @@ func (OS) CapBits() int {
 		}
 	}
 	return hi
-}
-
-// LookupGroup finds a group by name through NSS, as getgrnam does.
-func (OS) LookupGroup(name string) error {
-	_, err := user.LookupGroup(name)
-	return err
 }
 
 // DropIns lists dir's rules files: the names that end in ".conf" and do
@@ -143,7 +114,7 @@ func (OS) DropIns(dir string) ([]string, error) {
 	case err == syscall.ENOENT:
 		return nil, nil
 	case err == syscall.ENOTDIR:
-		return nil, fmt.Errorf("%s: not a directory: %w", dir, ErrRefused)
+		return nil, errorf("%s: not a directory: %w", dir, ErrRefused)
 	case err != nil:
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
@@ -153,7 +124,7 @@ func (OS) DropIns(dir string) ([]string, error) {
 		return nil, &fs.PathError{Op: "stat", Path: dir, Err: err}
 	}
 	if st.Mode&0o002 != 0 {
-		return nil, fmt.Errorf("%s: world-writable: %w", dir, ErrRefused)
+		return nil, errorf("%s: world-writable: %w", dir, ErrRefused)
 	}
 	var names []string
 	buf := make([]byte, 4096)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run.sh [test|demo|bench|ldap]: build the test image and run the scenarios
-# (test), the demo, the ssh login timing (bench) in a container, or the
+# run.sh [test|trace|demo|bench|ldap]: build the test image and run the scenarios
+# (test), gocap trace's scenarios in a container that may trace (trace), the demo, the ssh login timing (bench) in a container, or the
 # directory-groups scenario (ldap) with a slapd container beside a client. Starts a Docker engine if none runs, and stops
 # what it started.
 set -euo pipefail
@@ -22,9 +22,10 @@ bash docker/base-image.sh debian:bookworm-slim
 
 make -s deb
 rm -rf $ctx && mkdir -p $ctx
-cp docker/setup.sh docker/scenarios.sh docker/checks.sh docker/demo.sh $ctx/
+cp docker/setup.sh docker/scenarios.sh docker/trace-scenarios.sh docker/checks.sh docker/demo.sh $ctx/
 cp build/pam-gocap_*.deb $ctx/pam-gocap.deb
 ${CC:-cc} -O2 -Wall -o $ctx/rawprobe docker/c/rawprobe.c
+${CC:-cc} -O2 -Wall -pthread -o $ctx/forkprobe docker/c/forkprobe.c
 ${CC:-cc} -O2 -Wall -o $ctx/deferhost docker/c/deferhost.c -lpam
 ${CC:-cc} -O2 -Wall -o $ctx/fakehelper tests/c/fakehelper.c
 # Debian's docker.io has no buildx: the classic builder, its deprecation
@@ -68,8 +69,23 @@ if [ "$mode" = ldap ]; then
 	exit $status
 fi
 
+# trace: tracefs and BPF need SYS_ADMIN and no seccomp or AppArmor profile
+# (Docker here refuses --privileged); SYSLOG shows kernel addresses, for
+# BPF's stacks. ICMP datagram sockets are off, so ping needs cap_net_raw.
+if [ "$mode" = trace ]; then
+	docker run -d --name "$name" --hostname gocap-trace --cap-add SYS_ADMIN --cap-add SYSLOG \
+		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+		--sysctl net.ipv4.ping_group_range="1 0" pam-gocap/test sleep infinity >/dev/null
+	docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd'
+	docker exec "$name" /opt/pam-gocap-test/trace-scenarios.sh | tee build/docker-trace.log
+	exit "${PIPESTATUS[0]}"
+fi
+
 # SYS_NICE joins Docker's default capabilities for the ^cap_sys_nice cases.
-docker run -d --name "$name" --hostname gocap-test --cap-add SYS_NICE pam-gocap/test sleep infinity >/dev/null
+# bench reads the smaps of alice's sshd processes, which needs SYS_PTRACE.
+extra=()
+[ "$mode" = bench ] && extra=(--cap-add SYS_PTRACE)
+docker run -d --name "$name" --hostname gocap-test --cap-add SYS_NICE "${extra[@]}" pam-gocap/test sleep infinity >/dev/null
 docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd && setcap cap_net_raw=ie /usr/local/bin/rawprobe'
 case $mode in
 test)

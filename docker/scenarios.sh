@@ -48,15 +48,43 @@ if [ "$MODULE" = uninstall ]; then
 	summary
 fi
 
-# For make bench: median ssh login time over 20 public-key logins per module.
+# For make bench: public-key logins of alice, the modules interleaved login
+# by login (pam_gocap.so, pam_cap.so, or neither in common-auth), each
+# login's output checked; then the private dirty memory of the sshd
+# processes that live for a session. Prints "ssh MODULE US..." and
+# "sshmem MODULE KIB...".
 if [ "$MODULE" = sshbench ]; then
-	for m in pam_gocap.so pam_cap.so; do
-		use_module $m
-		for n in $(seq 20); do
+	declare -A times mems
+	mods=(pam_gocap.so pam_cap.so none)
+	for n in $(seq 21); do
+		for k in 0 1 2; do
+			m=${mods[$(((n + k) % 3))]}
+			if [ $m = none ]; then
+				pam-auth-update --package --disable gocap capability
+			else
+				use_module $m
+			fi
 			t0=$(date +%s%N)
-			ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 true
-			echo $((($(date +%s%N) - t0) / 1000))
-		done | sort -n | awk -v m=$m '{ v[NR] = $1 } END { printf "ssh %s %d\n", m, v[int((NR + 1) / 2)] }'
+			out=$(ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 'echo in')
+			t=$((($(date +%s%N) - t0) / 1000))
+			[ "$out" = in ] || { echo "sshbench: login with $m failed: $out" >&2; exit 1; }
+			times[$m]="${times[$m]:-} $t"
+			if [ $((n % 3)) = 0 ]; then
+				ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 'echo ready; sleep 3' >/tmp/session.out &
+				for _ in $(seq 100); do grep -q ready /tmp/session.out && break; sleep 0.05; done
+				kb=0
+				for pid in $(pgrep -f '^sshd: alice'); do
+					kb=$((kb + $(awk '/^Private_Dirty:/ { print $2 }' /proc/$pid/smaps_rollup)))
+				done
+				wait
+				[ "$kb" -gt 0 ] || { echo "sshbench: no sshd session processes with $m" >&2; exit 1; }
+				mems[$m]="${mems[$m]:-} $kb"
+			fi
+		done
+	done
+	for m in "${mods[@]}"; do
+		echo "ssh $m${times[$m]:-}"
+		echo "sshmem $m${mems[$m]:-}"
 	done
 	exit 0
 fi

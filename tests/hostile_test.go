@@ -147,7 +147,11 @@ func TestLongRunningHost(t *testing.T) {
 		t.Errorf("C heap in use grew by %d bytes from transaction %d to %d (%.1f per transaction)",
 			last.heap-half.heap, n/2, n, float64(last.heap-half.heap)/float64(n-n/2))
 	}
-	if last.rss-first.rss >= 1024 || last.fds != first.fds {
+	// The runtime opens two descriptors of its own (an epoll and an
+	// eventfd, for its timers) the first time its scavenger sleeps, after
+	// a garbage collection that may come after transaction 1000: a leak of
+	// one per 1000 transactions would be three or more.
+	if last.rss-first.rss >= 1024 || last.fds < first.fds || last.fds-first.fds > 2 {
 		t.Errorf("from transaction 1000 to %d: resident memory %d -> %d kB, descriptors %d -> %d",
 			n, first.rss, last.rss, first.fds, last.fds)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,9 +62,7 @@ func runCheck(argv []string, stdout, stderr io.Writer, sys system) int {
 		if out.Findings == nil {
 			out.Findings = []Finding{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		writeJSON(stdout, out)
 	} else {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -62,11 +61,7 @@ func runExplain(argv []string, stdout, stderr io.Writer, sys system) int {
 		}
 		return 2
 	}
-	argv2 := moduleArgs(o.args)
-	if o.config != "" {
-		argv2 = append(argv2, "config="+o.config)
-	}
-	ex, err := explain(o.positional[0], argv2, o.file, sys)
+	ex, err := explain(o.positional[0], moduleArgv(o.args, o.config), o.file, sys)
 	if err == nil && o.service != "" {
 		ex.Session, err = sessionFor(o.service, ex)
 	}
@@ -74,13 +69,7 @@ func runExplain(argv []string, stdout, stderr io.Writer, sys system) int {
 		fmt.Fprintf(stderr, "gocap explain: %v\n", err)
 		return 2
 	}
-	if o.format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(ex)
-	} else {
-		ex.writeText(stdout)
-	}
+	writeReport(stdout, o.format, ex)
 	return 0
 }
 

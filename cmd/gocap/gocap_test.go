@@ -28,7 +28,7 @@ var fakeGroups = map[string]bool{"alice": true, "bob": true, "erin": true, "neto
 func (fakeSystem) LookupUser(name string) (capconf.Groups, error) {
 	g, ok := fakeUsers[name]
 	if !ok {
-		return nil, user.UnknownUserError(name)
+		return nil, capconf.UnknownUserError(name)
 	}
 	return func() ([]string, error) { return g, nil }, nil
 }

@@ -3,15 +3,18 @@
 //
 //	gocap check [FILE] [--args "MODULE ARGS"] [--format text|json]
 //	gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--service su|login|sshd] [--format text|json]
+//	gocap trace [--user USER] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
 //	gocap --version
 //	gocap help
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -28,6 +31,14 @@ const usage = `usage:
       authenticate and setcred do, with --file what a program with file
       capabilities at PATH gets after USER's shell runs it, and with
       --service what reaches the session that su, login or sshd starts.
+  gocap trace [--user USER] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
+      Run CMD (as USER, with what a login gives USER, when given) and record
+      every capability check that CMD and what it starts make, until CMD
+      exits; then report them to standard error (or FILE), with the
+      capability.conf line and setcap commands for what was denied. Exit as
+      CMD did; 125 when the trace failed, 126 or 127 when CMD could not run.
+      Also --config FILE, --args "MODULE ARGS" and --service su|login|sshd,
+      as for explain.
   gocap --version
   gocap help
 `
@@ -54,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer, sys system) int {
 		return runCheck(args[1:], stdout, stderr, sys)
 	case "explain":
 		return runExplain(args[1:], stdout, stderr, sys)
+	case "trace":
+		return runTrace(args[1:], stdout, stderr, sys)
+	case launchCommand:
+		return runLaunch(args[1:], stderr)
 	}
 	fmt.Fprintf(stderr, "gocap: unknown command %q\n%s", args[0], usage)
 	return 2
@@ -89,7 +104,7 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for name := range set {
-		if !contains(allowed, name) {
+		if !slices.Contains(allowed, name) {
 			fmt.Fprintf(stderr, "gocap %s: --%s does not apply here\n", cmd, name)
 			return nil, false
 		}
@@ -101,14 +116,30 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	return o, true
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// writeJSON writes v as indented JSON, as every --format json does.
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// writeReport writes what explain and trace found, in the format asked for.
+func writeReport(w io.Writer, format string, r interface{ writeText(io.Writer) }) {
+	if format == "json" {
+		writeJSON(w, r)
+	} else {
+		r.writeText(w)
 	}
-	return false
 }
 
 // moduleArgs splits --args as libpam splits a service file line.
 func moduleArgs(s string) []string { return strings.Fields(s) }
+
+// moduleArgv is --args with --config as the module's config= argument.
+func moduleArgv(args, config string) []string {
+	argv := moduleArgs(args)
+	if config != "" {
+		argv = append(argv, "config="+config)
+	}
+	return argv
+}

@@ -11,6 +11,7 @@ import (
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/nss"
 )
 
 // system is what gocap asks of the machine; tests give a fake one.
@@ -34,7 +35,7 @@ type fileCaps struct {
 	Effective            bool
 }
 
-type osSystem struct{ capconf.OS }
+type osSystem struct{ nss.OS }
 
 func (osSystem) UserID(name string) (string, string, error) {
 	u, err := user.Lookup(name)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/nss"
 )
 
 func main() {
@@ -45,5 +46,5 @@ func answer(args []string) (a capconf.Answer) {
 		User:   args[3],
 		Argv:   args[4:],
 	}
-	return capconf.Decide(req, capconf.OS{})
+	return capconf.Decide(req, nss.OS{})
 }

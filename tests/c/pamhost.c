@@ -51,6 +51,9 @@
  *                   Inheritable cap_chown,cap_kill,cap_net_raw,cap_sys_nice,
  *                   Ambient cap_kill,cap_sys_nice, cap_mknod dropped from
  *                   Bounding, keepcaps on
+ *   memory          (starts the handle, which loads the modules) wait 200 ms
+ *                   for the host to settle, then print its private dirty
+ *                   memory (smaps_rollup), resident memory and threads
  *   cases:FILE      one transaction per line of FILE, "SERVICE USER FLAG
  *                   START" (FLAG as for setcred, START empty or full), each
  *                   on a new thread: authenticate (then pam_end), then in a
@@ -318,18 +321,24 @@ static void threads(const char *spec)
 }
 
 /* status_kb reads a "Name:   N kB" (or plain N) field of /proc/self/status. */
-static long status_field(const char *name)
+/* proc_field reads the number after "NAME:" in a /proc file, -1 if none. */
+static long proc_field(const char *path, const char *name)
 {
     char line[256];
     long v = -1;
     size_t n = strlen(name);
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(path, "r");
     while (f && fgets(line, sizeof line, f))
         if (!strncmp(line, name, n) && line[n] == ':')
             v = atol(line + n + 1);
     if (f)
         fclose(f);
     return v;
+}
+
+static long status_field(const char *name)
+{
+    return proc_field("/proc/self/status", name);
 }
 
 static int open_fds(void)
@@ -388,6 +397,14 @@ static void bench(int n)
 static void on_signal(int sig) { (void)sig; }
 
 /* state prints what loading and using the module could change. */
+
+static void memory(void)
+{
+    usleep(200000);
+    printf("memory private_dirty_kb=%ld rss_kb=%ld threads=%ld\n", proc_field("/proc/self/smaps_rollup", "Private_Dirty"), status_field("VmRSS"),
+           status_field("Threads"));
+}
+
 static void state(const char *when)
 {
     extern char **environ;
@@ -582,6 +599,8 @@ int main(int argc, char **argv)
             printf("setcred %s\n", code(pam_setcred(pamh, setcred_flag(arg))));
         else if (!strcmp(op, "caps"))
             caps(stdout, "");
+        else if (!strcmp(op, "memory"))
+            memory();
         else if (!strncmp(op, "end:", 4)) {
             printf("end %s\n", code(pam_end(pamh, end_status(arg))));
             pamh = NULL;

@@ -1,0 +1,470 @@
+package captrace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+)
+
+// bpfTracer records with BPF programs of tracepoint type on the same
+// events, written here in BPF assembly so that no compiler is needed. Its
+// maps are its own: another trace has its own programs and maps.
+//
+// The programs share a map of followed tasks (kernel thread ids). The task
+// to trace is known only by its pid in our pid namespace: the first event
+// of that task after Arm adds it (the "seed"), and a fork event adds each
+// task a followed one starts; an exit event removes a task, so that a
+// reused pid is not followed.
+type bpfTracer struct {
+	fs      *tracefs
+	tracked *ebpf.Map // kernel tid -> 1
+	state   *ebpf.Map // [0]: seed pid in our namespace (0: not armed), [1]: seeded
+	ring    *ebpf.Map
+	stacks  *ebpf.Map
+	progs   []*ebpf.Program
+	perf    []int
+	rd      *ringbuf.Reader
+	done    sync.WaitGroup
+	records [][]byte
+	err     error
+}
+
+// The record every program sends, in the ring buffer:
+//
+//	0 kind  4 tid  8 cap|child  12 ret  16 stack id  20 pad  24 comm[16]  40 filename[256] (exec)
+const (
+	recKind, recTid, recArg, recRet, recStack, recComm, recFile = 0, 4, 8, 12, 16, 24, 40
+	recSize, execRecSize, fileSize, stackDepth                  = 40, 296, 256, 64
+)
+
+func openBPF(fs *tracefs) (t *bpfTracer, err error) {
+	t = &bpfTracer{fs: fs}
+	defer func() {
+		if err != nil {
+			t.Close()
+			t = nil
+		}
+	}()
+	newMap := func(spec *ebpf.MapSpec) *ebpf.Map {
+		if err != nil {
+			return nil
+		}
+		var m *ebpf.Map
+		m, err = ebpf.NewMap(spec)
+		return m
+	}
+	t.tracked = newMap(&ebpf.MapSpec{Name: "gocap_tracked", Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 16384})
+	t.state = newMap(&ebpf.MapSpec{Name: "gocap_state", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+	t.ring = newMap(&ebpf.MapSpec{Name: "gocap_events", Type: ebpf.RingBuf, MaxEntries: 8 << 20})
+	t.stacks = newMap(&ebpf.MapSpec{Name: "gocap_stacks", Type: ebpf.StackTrace, KeySize: 4, ValueSize: 8 * stackDepth, MaxEntries: 4096})
+	if err != nil {
+		return nil, bpfError(err)
+	}
+	var ns unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &ns); err != nil {
+		return nil, err
+	}
+	// The kernel's dev_t of the nsfs, not the one stat encodes.
+	nsDev := uint64(unix.Major(ns.Dev))<<20 | uint64(unix.Minor(ns.Dev))
+	ids := map[string]uint64{}
+	for _, ev := range []string{capEvent, forkEvent, execEvent, exitEvent} {
+		if ids[ev], err = fs.eventID(ev); err != nil {
+			return nil, err
+		}
+	}
+	capOff, err := t.offsets(capEvent, "cap", "ret")
+	if err != nil {
+		return nil, err
+	}
+	forkOff, err := t.offsets(forkEvent, "child_pid")
+	if err != nil {
+		return nil, err
+	}
+	execOff, err := t.offsets(execEvent, "filename")
+	if err != nil {
+		return nil, err
+	}
+	seed := t.seedOrFollowed(nsDev, ns.Ino)
+	programs := []struct {
+		event string
+		insns asm.Instructions
+	}{
+		{capEvent, append(seed, t.checkRecord(capOff["cap"], capOff["ret"])...)},
+		{forkEvent, append(t.seedOrFollowed(nsDev, ns.Ino), t.forkRecord(forkOff["child_pid"])...)},
+		{execEvent, append(t.seedOrFollowed(nsDev, ns.Ino), t.execRecord(execOff["filename"])...)},
+		{exitEvent, t.forget()},
+	}
+	for _, p := range programs {
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+			Name: "gocap_" + strings.Split(p.event, "/")[1], Type: ebpf.TracePoint,
+			License: "GPL", Instructions: p.insns,
+		})
+		if err != nil {
+			return nil, bpfError(fmt.Errorf("loading the %s program: %w", p.event, err))
+		}
+		t.progs = append(t.progs, prog)
+		fd, err := attachTracepoint(ids[p.event], prog)
+		if err != nil {
+			return nil, bpfError(fmt.Errorf("attaching to %s: %w", p.event, err))
+		}
+		t.perf = append(t.perf, fd)
+	}
+	if t.rd, err = ringbuf.NewReader(t.ring); err != nil {
+		return nil, err
+	}
+	t.done.Add(1)
+	go t.read()
+	return t, nil
+}
+
+func bpfError(err error) error {
+	if errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("BPF refused (needs root, or CAP_BPF and CAP_PERFMON; a lockdown or seccomp may forbid it): %w", err)
+	}
+	return err
+}
+
+func (t *bpfTracer) offsets(event string, fields ...string) (map[string]int16, error) {
+	all, err := t.fs.fieldOffsets(event)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fields {
+		if _, ok := all[f]; !ok {
+			return nil, fmt.Errorf("%s has no field %s", event, f)
+		}
+	}
+	return all, nil
+}
+
+// attachTracepoint runs prog at every event id, on every CPU.
+func attachTracepoint(id uint64, prog *ebpf.Program) (int, error) {
+	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_TRACEPOINT, Config: id, Sample: 1, Wakeup: 1}
+	attr.Size = uint32(binary.Size(attr))
+	fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_ENABLE, 0); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// seedOrFollowed starts a program: it keeps the context in R6, stores the
+// current kernel tid at fp-4 and goes on only if that task is followed, or
+// is the armed seed (which it then follows). Otherwise it jumps to "out".
+func (t *bpfTracer) seedOrFollowed(nsDev, nsIno uint64) asm.Instructions {
+	insns := append(asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}, t.currentTaskKey()...)
+	insns = append(insns,
+		asm.FnMapLookupElem.Call(),
+		asm.JNE.Imm(asm.R0, 0, "followed"),
+		// Armed, not yet seeded, and this is the seed?
+		asm.StoreImm(asm.RFP, -8, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.state.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -8),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
+		asm.JEq.Imm(asm.R8, 0, "out"),
+		asm.LoadMem(asm.R1, asm.R7, 4, asm.Word),
+		asm.JNE.Imm(asm.R1, 0, "out"),
+		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
+		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
+		asm.Mov.Reg(asm.R3, asm.RFP),
+		asm.Add.Imm(asm.R3, -16),
+		asm.Mov.Imm(asm.R4, 8),
+		asm.FnGetNsCurrentPidTgid.Call(),
+		asm.JNE.Imm(asm.R0, 0, "out"),
+		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word), // our namespace's tid
+		asm.JNE.Reg(asm.R1, asm.R8, "out"),
+		asm.StoreImm(asm.R7, 4, 1, asm.Word),
+	)
+	insns = append(insns, t.follow(-4)...)
+	return append(insns,
+		asm.Ja.Label("followed"),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("followed"),
+	)
+}
+
+// follow adds the kernel tid at fp+key to the followed tasks.
+func (t *bpfTracer) follow(key int16) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.RFP, -12, 1, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.tracked.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, int32(key)),
+		asm.Mov.Reg(asm.R3, asm.RFP),
+		asm.Add.Imm(asm.R3, -12),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnMapUpdateElem.Call(),
+	}
+}
+
+// record starts a record at fp-base: kind, the kernel tid from fp-4, and
+// the task's comm.
+func record(base int16, kind int32) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.RFP, base+recKind, int64(kind), asm.Word),
+		asm.LoadMem(asm.R1, asm.RFP, -4, asm.Word),
+		asm.StoreMem(asm.RFP, base+recTid, asm.R1, asm.Word),
+		asm.StoreImm(asm.RFP, base+recArg, 0, asm.DWord),
+		asm.StoreImm(asm.RFP, base+recStack, -1, asm.DWord),
+		asm.Mov.Reg(asm.R1, asm.RFP),
+		asm.Add.Imm(asm.R1, int32(base+recComm)),
+		asm.Mov.Imm(asm.R2, 16),
+		asm.FnGetCurrentComm.Call(),
+	}
+}
+
+// send puts size bytes at fp-base into the ring buffer and ends.
+func (t *bpfTracer) send(base int16, size int32) asm.Instructions {
+	return asm.Instructions{
+		asm.LoadMapPtr(asm.R1, t.ring.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, int32(base)),
+		asm.Mov.Imm(asm.R3, size),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnRingbufOutput.Call(),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
+	}
+}
+
+const base = -64 // a record's place on the stack, below seedOrFollowed's
+
+func (t *bpfTracer) checkRecord(capOff, retOff int16) asm.Instructions {
+	insns := record(base, int32(Check))
+	insns = append(insns,
+		asm.LoadMem(asm.R1, asm.R6, capOff, asm.Word),
+		asm.StoreMem(asm.RFP, base+recArg, asm.R1, asm.Word),
+		asm.LoadMem(asm.R7, asm.R6, retOff, asm.Word),
+		asm.StoreMem(asm.RFP, base+recRet, asm.R7, asm.Word),
+		asm.JEq.Imm32(asm.R7, 0, "send"),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.LoadMapPtr(asm.R2, t.stacks.FD()),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnGetStackid.Call(),
+		asm.StoreMem(asm.RFP, base+recStack, asm.R0, asm.Word),
+	)
+	s := t.send(base, recSize)
+	s[0] = s[0].WithSymbol("send")
+	return append(insns, s...)
+}
+
+func (t *bpfTracer) forkRecord(childOff int16) asm.Instructions {
+	insns := record(base, int32(Fork))
+	insns = append(insns,
+		asm.LoadMem(asm.R1, asm.R6, childOff, asm.Word),
+		asm.StoreMem(asm.RFP, base+recArg, asm.R1, asm.Word),
+		asm.StoreMem(asm.RFP, -8, asm.R1, asm.Word),
+	)
+	insns = append(insns, t.follow(-8)...)
+	return append(insns, t.send(base, recSize)...)
+}
+
+const execBase = -320
+
+func (t *bpfTracer) execRecord(fileOff int16) asm.Instructions {
+	insns := record(execBase, int32(Exec))
+	insns = append(insns,
+		// filename is a __data_loc: its offset in the record in the low 16 bits
+		asm.LoadMem(asm.R3, asm.R6, fileOff, asm.Word),
+		asm.And.Imm(asm.R3, 0xffff),
+		asm.Add.Reg(asm.R3, asm.R6),
+		asm.Mov.Reg(asm.R1, asm.RFP),
+		asm.Add.Imm(asm.R1, execBase+recFile),
+		asm.Mov.Imm(asm.R2, fileSize),
+		asm.FnProbeReadKernelStr.Call(),
+	)
+	return append(insns, t.send(execBase, execRecSize)...)
+}
+
+// forget stops following an exiting task.
+func (t *bpfTracer) forget() asm.Instructions {
+	return append(t.currentTaskKey(),
+		asm.FnMapDeleteElem.Call(),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
+	)
+}
+
+// currentTaskKey stores the current kernel tid at fp-4 and sets R1 and R2
+// to the tracked map and that key, ready for a map call.
+func (t *bpfTracer) currentTaskKey() asm.Instructions {
+	return asm.Instructions{
+		asm.FnGetCurrentPidTgid.Call(),
+		asm.StoreMem(asm.RFP, -4, asm.R0, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.tracked.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+	}
+}
+
+func (t *bpfTracer) Method() string   { return "bpf" }
+func (t *bpfTracer) Marker() *os.File { return nil }
+
+func (t *bpfTracer) Arm(pid int) error {
+	var state [8]byte
+	binary.NativeEndian.PutUint32(state[:], uint32(pid))
+	return t.state.Put(uint32(0), state[:])
+}
+
+func (t *bpfTracer) read() {
+	defer t.done.Done()
+	for {
+		rec, err := t.rd.Read()
+		if err != nil {
+			if !errors.Is(err, ringbuf.ErrFlushed) && !errors.Is(err, ringbuf.ErrClosed) {
+				t.err = err
+			}
+			return
+		}
+		t.records = append(t.records, rec.RawSample)
+	}
+}
+
+func (t *bpfTracer) Stop() ([]Event, error) {
+	t.detach()
+	t.rd.Flush() // the reader gets what is left, then ErrFlushed
+	t.done.Wait()
+	if t.err != nil {
+		return nil, t.err
+	}
+	syms := loadKallsyms()
+	var events []Event
+	for _, r := range t.records {
+		if len(r) < recSize {
+			return nil, fmt.Errorf("short BPF record (%d bytes)", len(r))
+		}
+		u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(r[off:]) }
+		ev := Event{Kind: Kind(u32(recKind)), Pid: int(u32(recTid)), Comm: cString(r[recComm : recComm+16])}
+		switch ev.Kind {
+		case Check:
+			ev.Cap, ev.Granted = int(int32(u32(recArg))), u32(recRet) == 0
+			if id := int32(u32(recStack)); !ev.Granted && id >= 0 {
+				ev.Stack = t.stack(uint32(id), syms)
+			}
+		case Fork:
+			ev.Child = int(u32(recArg))
+		case Exec:
+			if len(r) >= execRecSize {
+				ev.Filename = cString(r[recFile : recFile+fileSize])
+			}
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+func (t *bpfTracer) stack(id uint32, syms kallsyms) []string {
+	ips := make([]byte, 8*stackDepth)
+	if err := t.stacks.Lookup(id, ips); err != nil || len(syms) == 0 {
+		return nil
+	}
+	var out []string
+	for i := 0; i < stackDepth; i++ {
+		ip := binary.NativeEndian.Uint64(ips[8*i:])
+		if ip == 0 {
+			break
+		}
+		out = append(out, syms.name(ip))
+	}
+	return out
+}
+
+func (t *bpfTracer) detach() {
+	for _, fd := range t.perf {
+		unix.Close(fd)
+	}
+	t.perf = nil
+}
+
+func (t *bpfTracer) Close() {
+	t.detach()
+	if t.rd != nil {
+		t.rd.Close()
+		t.done.Wait()
+		t.rd = nil
+	}
+	for _, p := range t.progs {
+		p.Close()
+	}
+	t.progs = nil
+	for _, m := range []*ebpf.Map{t.tracked, t.state, t.ring, t.stacks} {
+		if m != nil {
+			m.Close()
+		}
+	}
+	t.tracked, t.state, t.ring, t.stacks = nil, nil, nil, nil
+	t.fs.close()
+}
+
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// kallsyms is the kernel's text symbols, sorted by address.
+type kallsyms []ksym
+
+type ksym struct {
+	addr uint64
+	name string
+}
+
+// loadKallsyms reads /proc/kallsyms; it is empty where the kernel hides
+// its addresses (kptr_restrict), and stacks are then unknown.
+func loadKallsyms() kallsyms {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var syms kallsyms
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
+			continue
+		}
+		addr, err := strconv.ParseUint(fields[0], 16, 64)
+		if err != nil || addr == 0 {
+			continue
+		}
+		syms = append(syms, ksym{addr, fields[2]})
+	}
+	sort.Slice(syms, func(i, j int) bool { return syms[i].addr < syms[j].addr })
+	return syms
+}
+
+func (s kallsyms) name(ip uint64) string {
+	i := sort.Search(len(s), func(i int) bool { return s[i].addr > ip })
+	if i == 0 {
+		return fmt.Sprintf("0x%x", ip)
+	}
+	return s[i-1].name
+}

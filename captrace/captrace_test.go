@@ -1,0 +1,195 @@
+package captrace
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// su-rawprobe.trace is trace_pipe text from this package's tracefs
+// settings, recorded while su (pid 26046) started sh as nobody (26047),
+// which ran rawprobe (26048): rawprobe's raw socket was refused.
+func TestParseRecordedTrace(t *testing.T) {
+	f, err := os.Open("testdata/su-rawprobe.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	events, err := parseTrace(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type count struct{ checks, granted, stacks int }
+	byCap := map[int]*count{}
+	var forks, execs []string
+	for _, ev := range events {
+		switch ev.Kind {
+		case Check:
+			c := byCap[ev.Cap]
+			if c == nil {
+				c = &count{}
+				byCap[ev.Cap] = c
+			}
+			c.checks++
+			if ev.Granted {
+				c.granted++
+			}
+			if ev.Stack != nil {
+				c.stacks++
+				if ev.Granted {
+					t.Errorf("a granted check got a stack: %+v", ev)
+				}
+			}
+		case Fork:
+			forks = append(forks, strings.Join([]string{ev.Comm, strconv.Itoa(ev.Pid), strconv.Itoa(ev.Child)}, " "))
+		case Exec:
+			execs = append(execs, strconv.Itoa(ev.Pid)+" "+ev.Filename)
+		}
+	}
+	want := map[int]count{1: {1, 0, 1}, 2: {1, 0, 1}, 13: {1, 0, 1}, 21: {19, 0, 19}, 29: {2, 2, 0}, 6: {1, 1, 0}, 7: {1, 1, 0}}
+	for c, w := range want {
+		if got := byCap[c]; got == nil || *got != w {
+			t.Errorf("cap %d: got %+v, want %+v", c, got, w)
+		}
+	}
+	if len(byCap) != len(want) {
+		t.Errorf("capabilities seen: %d, want %d", len(byCap), len(want))
+	}
+	if w := []string{"su 26046 26047", "sh 26047 26048"}; !reflect.DeepEqual(forks, w) {
+		t.Errorf("forks %q, want %q", forks, w)
+	}
+	if w := []string{"26047 /bin/sh", "26048 /tmp/rawprobe"}; !reflect.DeepEqual(execs, w) {
+		t.Errorf("execs %q, want %q", execs, w)
+	}
+	// The raw socket check, with its stack, belongs to rawprobe.
+	progs := Programs(events)
+	for i, ev := range events {
+		if ev.Kind == Check && ev.Cap == 13 {
+			if progs[i] != "/tmp/rawprobe" {
+				t.Errorf("cap_net_raw asked by %q", progs[i])
+			}
+			if a, where := Classify(ev.Stack); a != Audited || where != "inet_create" {
+				t.Errorf("cap_net_raw: %v %q, stack %q", a, where, ev.Stack)
+			}
+		}
+		if ev.Kind == Check && ev.Cap == 21 {
+			if a, _ := Classify(ev.Stack); a != NoAudit {
+				t.Errorf("cap_sys_admin from %q: %v", ev.Stack, a)
+			}
+		}
+	}
+}
+
+func TestParseStackOfInterleavedPids(t *testing.T) {
+	text := `
+            a-10   [000] ..... 1.000001: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 13, ret -1
+            b-11   [001] ..... 1.000002: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 12, ret -1
+            b-11   [001] ..... 1.000003: <stack trace>
+ => trace_event_raw_event_cap_capable
+ => cap_capable
+ => security_capable
+ => ns_capable
+ => dev_ioctl
+            a-10   [000] ..... 1.000004: <stack trace>
+ => trace_event_raw_event_cap_capable
+ => cap_capable
+ => security_capable
+ => ns_capable
+ => inet_create
+            a-10   [000] 1.000005: sched_process_exec: filename=/opt/my prog pid=10 old_pid=10
+`
+	events, err := parseTrace(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 3 {
+		t.Fatalf("%d events: %+v", len(events), events)
+	}
+	if _, w := Classify(events[0].Stack); w != "inet_create" {
+		t.Errorf("pid 10's stack: %q", events[0].Stack)
+	}
+	if _, w := Classify(events[1].Stack); w != "dev_ioctl" {
+		t.Errorf("pid 11's stack: %q", events[1].Stack)
+	}
+	if events[2].Filename != "/opt/my prog" {
+		t.Errorf("filename %q (the flags column is optional, a space is part of a name)", events[2].Filename)
+	}
+	if _, err := parseTrace(strings.NewReader("  x-1 [000] ..... 1.0: cap_capable: cap ?, ret\n")); err == nil {
+		t.Error("a cap_capable line without cap and ret was accepted")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		stack []string
+		audit Audit
+		where string
+	}{
+		{nil, Unknown, ""},
+		{[]string{"bpf_trace_run5", "security_capable"}, Unknown, ""},
+		{[]string{"cap_capable", "security_vm_enough_memory_mm", "do_brk_flags"}, NoAudit, "security_vm_enough_memory_mm"},
+		{[]string{"cap_capable", "security_capable", "ns_capable_noaudit", "proc_pid_permission"}, NoAudit, "ns_capable_noaudit"},
+		{[]string{"cap_capable", "security_capable", "has_capability_noaudit"}, NoAudit, "has_capability_noaudit"},
+		{[]string{"cap_capable", "security_capable", "__ptrace_may_access"}, PathChoice, "__ptrace_may_access"},
+		{[]string{"cap_capable", "security_capable", "ns_capable_setid", "__sys_setuid"}, PathChoice, "__sys_setuid"},
+		{[]string{"cap_capable", "cap_capset", "security_capset"}, PathChoice, "cap_capset"},
+		{[]string{"perf_trace_cap_capable", "cap_capable", "security_capable", "ns_capable", "inet_create"}, Audited, "inet_create"},
+		{[]string{"cap_capable", "security_capable", "capable_wrt_inode_uidgid", "generic_permission"}, Audited, "generic_permission"},
+		{[]string{"cap_capable", "security_capable", "capable", "do_foo.isra.0"}, Audited, "do_foo"},
+		{[]string{"cap_capable", "security_capable", "capable"}, Audited, ""},
+	} {
+		a, w := Classify(tc.stack)
+		if a != tc.audit || w != tc.where {
+			t.Errorf("Classify(%q) = %v %q, want %v %q", tc.stack, a, w, tc.audit, tc.where)
+		}
+	}
+}
+
+func TestPrograms(t *testing.T) {
+	events := []Event{
+		{Kind: Check, Pid: 1, Comm: "gocap", Cap: 21},    // the seed, in execve: its new program's
+		{Kind: Exec, Pid: 1, Filename: "/bin/sh"},        //
+		{Kind: Fork, Pid: 1, Child: 2},                   // sh forks
+		{Kind: Check, Pid: 2, Comm: "sh", Cap: 13},       // the child, before its exec: sh
+		{Kind: Exec, Pid: 2, Filename: "/usr/bin/ping"},  //
+		{Kind: Fork, Pid: 2, Child: 3},                   // a thread of ping
+		{Kind: Check, Pid: 3, Comm: "ping", Cap: 13},     // ping
+		{Kind: Check, Pid: 9, Comm: "orphan", Cap: 12},   // never exec'd nor forked from a known task
+		{Kind: Check, Pid: 1, Comm: "sh", Cap: 1},        // sh again
+		{Kind: Exec, Pid: 3, Filename: "/usr/libexec/x"}, // exec in the thread
+		{Kind: Check, Pid: 3, Comm: "x", Cap: 2},         // now x
+	}
+	got := Programs(events)
+	want := []string{"/bin/sh", "", "", "/bin/sh", "", "", "/usr/bin/ping", "orphan", "/bin/sh", "", "/usr/libexec/x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "format")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`name: sched_process_exec
+ID: 365
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:__data_loc char[] filename;	offset:8;	size:4;	signed:0;
+	field:pid_t pid;	offset:12;	size:4;	signed:1;
+	field:char comm[16];	offset:16;	size:16;	signed:0;
+`)
+	f.Seek(0, 0)
+	got, err := parseFormat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int16{"common_type": 0, "common_pid": 4, "filename": 8, "pid": 12, "comm": 16}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,153 @@
+package captrace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// tracefs is the tracing filesystem, found mounted or mounted by us.
+type tracefs struct {
+	dir     string
+	mounted bool   // we mounted it, and unmount it at close
+	made    string // a mount point we made, removed at close
+}
+
+// The capability event and the two scheduler events that let a trace
+// follow a process tree and name its programs.
+const (
+	capEvent  = "capability/cap_capable"
+	forkEvent = "sched/sched_process_fork"
+	execEvent = "sched/sched_process_exec"
+	exitEvent = "sched/sched_process_exit"
+)
+
+// openTracefs finds tracefs mounted, or mounts it on a directory of its
+// own: never on /sys/kernel/tracing, which another trace may find there
+// and lose when this one unmounts it (and a container's /sys is
+// read-only).
+func openTracefs() (*tracefs, error) {
+	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		_, err := os.Stat(dir + "/events")
+		if err == nil {
+			return checkEvent(&tracefs{dir: dir})
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("reading %s needs root", dir)
+		}
+	}
+	made, err := os.MkdirTemp("", "gocap-tracefs-")
+	if err != nil {
+		return nil, err
+	}
+	fs := &tracefs{dir: made, made: made, mounted: true}
+	err = syscall.Mount("tracefs", fs.dir, "tracefs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")
+	if err != nil {
+		fs.mounted = false
+		fs.close()
+		switch {
+		case errors.Is(err, syscall.EPERM):
+			return nil, errors.New("cannot mount tracefs: this needs root (CAP_SYS_ADMIN)")
+		case errors.Is(err, syscall.ENODEV):
+			return nil, errors.New("this kernel has no tracefs (CONFIG_TRACING)")
+		}
+		return nil, fmt.Errorf("cannot mount tracefs: %w", err)
+	}
+	return checkEvent(fs)
+}
+
+func checkEvent(fs *tracefs) (*tracefs, error) {
+	if _, err := os.Stat(filepath.Join(fs.dir, "events", capEvent)); err != nil {
+		fs.close()
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("cannot read %s: this needs root", fs.dir)
+		}
+		return nil, errors.New("this kernel has no capability:cap_capable trace event (Linux 6.14 added it)")
+	}
+	return fs, nil
+}
+
+// close unmounts what openTracefs mounted.
+func (fs *tracefs) close() {
+	if fs.mounted {
+		syscall.Unmount(fs.dir, syscall.MNT_DETACH)
+		fs.mounted = false
+	}
+	if fs.made != "" {
+		os.Remove(fs.made)
+		fs.made = ""
+	}
+}
+
+// eventID is the number perf_event_open knows an event by.
+func (fs *tracefs) eventID(event string) (uint64, error) {
+	data, err := os.ReadFile(filepath.Join(fs.dir, "events", event, "id"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+}
+
+// fieldOffsets reads where an event's fields are in its record, from its
+// format file: they move between kernel versions.
+func (fs *tracefs) fieldOffsets(event string) (map[string]int16, error) {
+	f, err := os.Open(filepath.Join(fs.dir, "events", event, "format"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseFormat(f)
+}
+
+var formatField = regexp.MustCompile(`^\s*field:.*?(\w+)(\[\d*\])?;\s*offset:(\d+);`)
+
+func parseFormat(f *os.File) (map[string]int16, error) {
+	offsets := map[string]int16{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := formatField.FindStringSubmatch(sc.Text()); m != nil {
+			off, err := strconv.ParseInt(m[3], 10, 16)
+			if err != nil {
+				return nil, fmt.Errorf("%s: offset %s", f.Name(), m[3])
+			}
+			offsets[m[1]] = int16(off)
+		}
+	}
+	return offsets, sc.Err()
+}
+
+// instanceName names the tracefs instance a gocap makes by its pid and pid
+// namespace, so that a later gocap in the same namespace can remove those
+// whose maker died without cleaning up (SIGKILL).
+func instanceName(pid int) string {
+	return fmt.Sprintf("gocap-trace-%d-%d", pid, pidNamespace())
+}
+
+func pidNamespace() uint64 {
+	var st syscall.Stat_t
+	syscall.Stat("/proc/self/ns/pid", &st)
+	return st.Ino
+}
+
+// removeStaleInstances removes instances made by gocap processes of this
+// pid namespace that no longer run. One still in use cannot be removed
+// (EBUSY), whoever made it.
+func (fs *tracefs) removeStaleInstances() {
+	entries, _ := os.ReadDir(filepath.Join(fs.dir, "instances"))
+	for _, e := range entries {
+		var pid int
+		var ns uint64
+		if n, _ := fmt.Sscanf(e.Name(), "gocap-trace-%d-%d", &pid, &ns); n != 2 || e.Name() != instanceName(pid) {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.Remove(filepath.Join(fs.dir, "instances", e.Name()))
+		}
+	}
+}

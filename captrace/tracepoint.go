@@ -1,0 +1,252 @@
+package captrace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// tracepointTracer records through a tracefs instance of its own: its
+// settings, buffer and pid filter are not the machine's, which it never
+// touches, nor another trace's.
+type tracepointTracer struct {
+	fs     *tracefs
+	dir    string
+	marker *os.File
+	pipe   int // trace_pipe, non-blocking; -1 when closed
+	stop   chan struct{}
+	done   sync.WaitGroup
+	text   strings.Builder
+	err    error
+}
+
+func openTracepoint(fs *tracefs) (*tracepointTracer, error) {
+	fs.removeStaleInstances()
+	t := &tracepointTracer{fs: fs, dir: filepath.Join(fs.dir, "instances", instanceName(os.Getpid())), pipe: -1}
+	if err := os.Mkdir(t.dir, 0o700); err != nil {
+		fs.close()
+		return nil, fmt.Errorf("cannot make a tracefs instance: %w", err)
+	}
+	err := t.write("options/event-fork", "1")
+	if err == nil {
+		err = t.write("buffer_size_kb", "4096")
+	}
+	if err == nil {
+		// The kernel stack of each denied check tells noaudit checks apart.
+		err = t.write("events/"+capEvent+"/trigger", "stacktrace if ret != 0")
+	}
+	if err == nil {
+		t.marker, err = os.OpenFile(filepath.Join(t.dir, "trace_marker"), os.O_WRONLY, 0)
+	}
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *tracepointTracer) Method() string   { return "tracepoint" }
+func (t *tracepointTracer) Marker() *os.File { return t.marker }
+
+func (t *tracepointTracer) write(file, value string) error {
+	f, err := os.OpenFile(filepath.Join(t.dir, file), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(t.dir, file), err)
+	}
+	return nil
+}
+
+var markLine = regexp.MustCompile(`^\s*.*-(\d+)\s+\[\d+\].*: tracing_mark_write: (.*)$`)
+
+// Arm finds the kernel's pid for pid from its marker (the pids in a trace
+// are the kernel's, not those of a pid namespace), follows it and starts
+// recording.
+func (t *tracepointTracer) Arm(pid int) error {
+	data, err := os.ReadFile(filepath.Join(t.dir, "trace"))
+	if err != nil {
+		return err
+	}
+	kpid := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if m := markLine.FindStringSubmatch(line); m != nil && m[2]+"\n" == SeedMarker(pid) {
+			kpid, _ = strconv.Atoi(m[1])
+		}
+	}
+	if kpid == 0 {
+		return fmt.Errorf("process %d wrote no marker to %s", pid, t.marker.Name())
+	}
+	if err := t.write("set_event_pid", strconv.Itoa(kpid)); err != nil {
+		return err
+	}
+	if err := t.write("trace", ""); err != nil { // drop the marker
+		return err
+	}
+	t.pipe, err = syscall.Open(filepath.Join(t.dir, "trace_pipe"), syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("trace_pipe: %w", err)
+	}
+	for _, ev := range []string{forkEvent, execEvent, capEvent} {
+		if err := t.write("events/"+ev+"/enable", "1"); err != nil {
+			return err
+		}
+	}
+	t.stop = make(chan struct{})
+	t.done.Add(1)
+	go t.read()
+	return nil
+}
+
+// read copies trace_pipe until told to stop and the pipe is empty.
+func (t *tracepointTracer) read() {
+	defer t.done.Done()
+	buf := make([]byte, 64<<10)
+	stopping := false
+	for {
+		n, err := syscall.Read(t.pipe, buf)
+		switch {
+		case n > 0:
+			t.text.Write(buf[:n])
+		case err == syscall.EAGAIN || err == syscall.EINTR || n == 0:
+			if stopping {
+				return
+			}
+			select {
+			case <-t.stop:
+				stopping = true
+			case <-time.After(20 * time.Millisecond):
+			}
+		default:
+			t.err = fmt.Errorf("trace_pipe: %w", err)
+			return
+		}
+	}
+}
+
+func (t *tracepointTracer) Stop() ([]Event, error) {
+	if t.stop == nil {
+		return nil, errors.New("not armed")
+	}
+	err := t.write("tracing_on", "0")
+	close(t.stop)
+	t.done.Wait()
+	t.stop = nil
+	if err == nil {
+		err = t.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseTrace(strings.NewReader(t.text.String()))
+}
+
+func (t *tracepointTracer) Close() {
+	if t.stop != nil {
+		close(t.stop)
+		t.done.Wait()
+		t.stop = nil
+	}
+	if t.pipe >= 0 {
+		syscall.Close(t.pipe)
+		t.pipe = -1
+	}
+	if t.marker != nil {
+		t.marker.Close()
+		t.marker = nil
+	}
+	if t.dir != "" {
+		t.write("events/enable", "0")
+		for i := 0; i < 50 && os.Remove(t.dir) != nil; i++ { // EBUSY while the kernel lets go of it
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.dir = ""
+	}
+	t.fs.close()
+}
+
+// A trace_pipe line: "COMM-PID [CPU] FLAGS SECONDS: WHAT", where the flags
+// column may be absent; stack lines follow a "<stack trace>" line.
+var (
+	traceLine = regexp.MustCompile(`^\s*(.*)-(\d+)\s+\[\d+\]\s+(?:\S+\s+)?\d+\.\d+: (.*)$`)
+	capFields = regexp.MustCompile(`\bcap (-?\d+), ret (-?\d+)`)
+	forkChild = regexp.MustCompile(`\bchild_pid=(\d+)$`)
+	execFile  = regexp.MustCompile(`^filename=(.*) pid=\d+ old_pid=\d+$`)
+)
+
+// parseTrace reads trace_pipe text into events. A stack belongs to the
+// last denied check of the same pid.
+func parseTrace(r io.Reader) ([]Event, error) {
+	var events []Event
+	lastDenied := map[int]int{} // pid -> index in events
+	stackOf := -1               // the event the stack lines being read belong to
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if fn, ok := strings.CutPrefix(line, " => "); ok {
+			if stackOf >= 0 {
+				events[stackOf].Stack = append(events[stackOf].Stack, strings.TrimSpace(fn))
+			}
+			continue
+		}
+		stackOf = -1
+		m := traceLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[2])
+		ev := Event{Pid: pid, Comm: m[1]}
+		what, args, _ := strings.Cut(m[3], ": ")
+		switch what {
+		case "cap_capable":
+			f := capFields.FindStringSubmatch(args)
+			if f == nil {
+				return nil, fmt.Errorf("cannot read cap_capable event %q", line)
+			}
+			ev.Kind = Check
+			ev.Cap, _ = strconv.Atoi(f[1])
+			ev.Granted = f[2] == "0"
+			if !ev.Granted {
+				lastDenied[pid] = len(events)
+			}
+		case "sched_process_fork":
+			f := forkChild.FindStringSubmatch(args)
+			if f == nil {
+				return nil, fmt.Errorf("cannot read fork event %q", line)
+			}
+			ev.Kind = Fork
+			ev.Child, _ = strconv.Atoi(f[1])
+		case "sched_process_exec":
+			f := execFile.FindStringSubmatch(args)
+			if f == nil {
+				return nil, fmt.Errorf("cannot read exec event %q", line)
+			}
+			ev.Kind, ev.Filename = Exec, f[1]
+		case "<stack trace>":
+			if i, ok := lastDenied[pid]; ok {
+				stackOf = i
+				delete(lastDenied, pid)
+			}
+			continue
+		default:
+			continue
+		}
+		events = append(events, ev)
+	}
+	return events, sc.Err()
+}

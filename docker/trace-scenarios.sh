@@ -1,0 +1,189 @@
+#!/bin/bash
+# trace-scenarios.sh: gocap trace in a container that may trace (SYS_ADMIN,
+# SYSLOG, no seccomp or AppArmor profile), by both methods: what a program
+# is denied and what to do about it, the same run granted after doing it,
+# process trees, two traces at once, exit codes, signals, and tracefs left
+# as it was found. Ends with "N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+T=/sys/kernel/tracing
+METHODS="tracepoint bpf"
+
+# Copies without file capabilities: what an administrator has before.
+cp /usr/local/bin/rawprobe /usr/local/bin/rawprobe-plain
+cp /usr/local/bin/forkprobe /usr/local/bin/forkprobe-plain
+cp /usr/bin/ping /usr/local/bin/ping-plain
+cp /etc/security/capability.conf /tmp/capability.conf.orig
+
+# What gocap must leave as it found it: tracefs mounts (it mounts its own
+# when none is), its mount points, and with tracefs mounted the top-level
+# settings, the instances and the event's trigger.
+trace_state() {
+	awk '$9 == "tracefs" { print $5 }' /proc/self/mountinfo | sort
+	ls -d /tmp/gocap-tracefs-* 2>/dev/null
+	if [ -d $T/events ]; then
+		for f in tracing_on current_tracer set_event set_event_pid buffer_size_kb trace_options \
+			options/event-fork events/capability/cap_capable/trigger events/capability/cap_capable/enable; do
+			echo "$f: $(tr '\n' ' ' <$T/$f)"
+		done
+		ls $T/instances
+	fi
+}
+
+# tr_json METHOD USER CMD...: trace CMD as USER ("-": as root) into
+# /tmp/trace.json; $code is gocap's exit code.
+tr_json() {
+	local m=$1 u=$2
+	shift 2
+	local as=(--user "$u")
+	[ "$u" = - ] && as=()
+	gocap trace --via "$m" "${as[@]}" --format json -o /tmp/trace.json -- "$@" >/tmp/trace.out 2>&1
+	code=$?
+}
+q() { jq -r "$1" /tmp/trace.json; }
+row() { jq -c --arg c "$1" '.capabilities[] | select(.name == $c) | [.checks, .granted, .denied, .needed]' /tmp/trace.json; }
+
+found=$(trace_state)
+check "tracefs is not mounted to begin with" "$(awk '$9 == "tracefs"' /proc/self/mountinfo | wc -l)" 0
+
+for m in $METHODS; do
+	# The seed's case: a raw socket, refused to a user with no rule.
+	tr_json $m dave rawprobe-plain
+	check "$m: exit code is rawprobe's" "$code" 1
+	check "$m: rawprobe-plain denied cap_net_raw" "$(q '.denied | join(",")')" cap_net_raw
+	check "$m: cap_net_raw checked once, denied, needed" "$(row cap_net_raw)" "[1,0,1,true]"
+	check "$m: asked by the program's real path" "$(q '.capabilities[] | select(.name == "cap_net_raw") | .programs | join(",")')" \
+		/usr/local/bin/rawprobe-plain
+	check "$m: asked in inet_create" "$(q '.capabilities[] | select(.name == "cap_net_raw") | .where | join(",")')" inet_create
+	check "$m: capability.conf line" "$(q .suggest.capability_conf_line)" "cap_net_raw dave"
+	check "$m: setcap for dave alone" "$(q '.suggest.setcap[0].for_user')" "setcap cap_net_raw=ie /usr/local/bin/rawprobe-plain"
+	check "$m: setcap for everyone" "$(q '.suggest.setcap[0].for_everyone')" "setcap cap_net_raw=ep /usr/local/bin/rawprobe-plain"
+	# Every mmap asks for cap_sys_admin noaudit: counted, not suggested.
+	check "$m: cap_sys_admin checks are noaudit, not needed" \
+		"$(q '.capabilities[] | select(.name == "cap_sys_admin") | (.denied > 0 and .denied == .denied_noaudit and (.needed | not))')" true
+	jq -c '[.capabilities[] | {name, checks, granted, denied, denied_noaudit, needed, programs, where}]' /tmp/trace.json >/tmp/rawprobe.$m
+
+	tr_json $m dave true
+	check "$m: true as dave: exit 0, nothing denied" "$code $(q '.denied | length') $(q .suggest)" "0 0 null"
+
+	# The check is made by a thread of a child.
+	tr_json $m dave forkprobe-plain
+	check "$m: forkprobe's thread in its child is followed" "$code $(q '.denied | join(",")') $(row cap_net_raw)" \
+		"1 cap_net_raw [1,0,1,true]"
+	check "$m: the thread's check is forkprobe's" "$(q '.suggest.setcap[0].for_user')" \
+		"setcap cap_net_raw=ie /usr/local/bin/forkprobe-plain"
+
+	# The seed's ping, which needs cap_net_raw here (ping_group_range "1 0").
+	tr_json $m dave ping-plain -c1 -W1 127.0.0.1
+	check "$m: ping-plain as dave: exit 2, cap_net_raw denied" "$code $(q '.denied | join(",")')" "2 cap_net_raw"
+	check "$m: ping's setcap" "$(q '.suggest.setcap[0].for_user')" "setcap cap_net_raw=ie /usr/local/bin/ping-plain"
+
+	tr_json $m - sh -c 'exit 7'
+	check "$m: exit code passed through" "$code" 7
+	tr_json $m - sh -c 'kill -TERM $$'
+	check "$m: killed by SIGTERM: 128+15" "$code" 143
+	check "$m: tracefs as found after $m" "$(trace_state)" "$found"
+done
+
+# Both methods see the same checks.
+check "tracepoint and bpf agree on rawprobe" "$(cat /tmp/rawprobe.tracepoint)" "$(cat /tmp/rawprobe.bpf)"
+
+# The text report says the same.
+gocap trace --user dave -- rawprobe-plain >/dev/null 2>/tmp/trace.txt
+conf_line=$(sed -n 's|^  /etc/security/capability.conf: ||p' /tmp/trace.txt)
+setcap_cmd=$(grep -m1 '^  setcap .*=ie ' /tmp/trace.txt | sed 's/^  //')
+check "text: capability.conf line" "$conf_line" "cap_net_raw dave"
+check "text: setcap command" "$setcap_cmd" "setcap cap_net_raw=ie /usr/local/bin/rawprobe-plain"
+grep -q "^cap_net_raw  *1  *0  *1  /usr/local/bin/rawprobe-plain (inet_create)$" /tmp/trace.txt &&
+	ok "text: the cap_net_raw row" || bad "text: no cap_net_raw row in: $(cat /tmp/trace.txt)"
+
+# Two traces at once, and a third program outside both: each trace sees
+# only its own process tree.
+for pair in "tracepoint tracepoint" "bpf bpf" "tracepoint bpf"; do
+	set -- $pair
+	gocap trace --via "$1" --user dave --format json -o /tmp/a.json -- sh -c 'sleep 0.6; rawprobe-plain' >/dev/null 2>&1 &
+	a=$!
+	gocap trace --via "$2" --user carol --format json -o /tmp/b.json -- sh -c 'sleep 0.3; true; sleep 1' >/dev/null 2>&1 &
+	b=$!
+	sleep 0.4
+	su dave -c rawprobe-plain >/dev/null 2>&1
+	wait $a $b
+	check "$1+$2: the first trace saw its own raw socket only" \
+		"$(jq -c '.capabilities[] | select(.name == "cap_net_raw") | [.checks, .denied]' /tmp/a.json)" "[1,1]"
+	check "$1+$2: the second saw no raw socket" \
+		"$(jq -c '[.capabilities[] | select(.name == "cap_net_raw")] | length' /tmp/b.json)" 0
+done
+check "tracefs as found after concurrent traces" "$(trace_state)" "$found"
+
+# Signals and errors leave tracefs as found. Ctrl-C reaches the process
+# group; gocap waits for the command and reports.
+for m in $METHODS; do
+	setsid gocap trace --via $m -o /tmp/int.txt -- sleep 10 >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -INT -- -"$pid"
+	wait $pid
+	check "$m: Ctrl-C: exit 130" "$?" 130
+	grep -q "exit 130" /tmp/int.txt && ok "$m: Ctrl-C: reported" || bad "$m: Ctrl-C: no report"
+	check "$m: tracefs as found after Ctrl-C" "$(trace_state)" "$found"
+	gocap trace --via $m -o /tmp/term.txt -- sleep 10 >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM "$pid"
+	wait $pid
+	check "$m: SIGTERM passed on to the command: exit 143" "$?" 143
+	check "$m: tracefs as found after SIGTERM" "$(trace_state)" "$found"
+	gocap trace --via $m -o /nonexistent/report -- true >/dev/null 2>&1
+	check "$m: a report that cannot be written: exit 125" "$?" 125
+	check "$m: tracefs as found after an error" "$(trace_state)" "$found"
+done
+
+# With tracefs mounted and its settings changed, gocap works in an instance
+# of its own and changes none of them; an instance left by a gocap killed
+# with SIGKILL is removed by the next.
+mount -t tracefs tracefs $T
+echo 1 >$T/options/event-fork
+echo 2048 >$T/buffer_size_kb
+mounted=$(trace_state)
+for m in $METHODS; do
+	tr_json $m dave rawprobe-plain
+	check "$m on a mounted tracefs: cap_net_raw denied" "$code $(q '.denied | join(",")')" "1 cap_net_raw"
+	check "$m: the mounted tracefs as found" "$(trace_state)" "$mounted"
+done
+gocap trace --via tracepoint -- sleep 10 >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -KILL $pid
+pkill -xf 'sleep 10'
+check "SIGKILL leaves its instance" "$(ls $T/instances | grep -c '^gocap-trace-')" 1
+tr_json tracepoint - true
+check "the next trace removes it" "$(trace_state)" "$mounted"
+echo 0 >$T/options/event-fork
+umount $T
+
+# Do what the report said: the line in capability.conf, the setcap
+# commands. Then the same runs are granted, and dave's real login works.
+sed -i "1i $conf_line" /etc/security/capability.conf
+$setcap_cmd
+setcap cap_net_raw=ie /usr/local/bin/forkprobe-plain
+setcap cap_net_raw=ie /usr/local/bin/ping-plain
+for m in $METHODS; do
+	tr_json $m dave rawprobe-plain
+	check "$m: after the fix: exit 0, cap_net_raw granted" "$code $(row cap_net_raw) $(q '.denied | length')" "0 [1,1,0,false] 0"
+	tr_json $m dave forkprobe-plain
+	check "$m: after the fix: forkprobe's thread granted" "$code $(row cap_net_raw)" "0 [1,1,0,false]"
+	tr_json $m dave ping-plain -c1 -W1 127.0.0.1
+	check "$m: after the fix: ping granted" "$code $(q '.denied | length') $(q '.capabilities[] | select(.name == "cap_net_raw") | .granted > 0')" \
+		"0 0 true"
+done
+check "dave's ssh login runs rawprobe-plain" "$(timeout 20 ssh -i /root/.ssh/id_dave -o BatchMode=yes dave@127.0.0.1 rawprobe-plain 2>&1)" \
+	"raw socket: ok"
+tr_json tracepoint carol rawprobe-plain
+check "carol ('none') is still denied" "$code $(q '.denied | join(",")')" "1 cap_net_raw"
+cp /tmp/capability.conf.orig /etc/security/capability.conf
+
+# Not allowed to trace: one line, no traceback, exit 125.
+out=$(su dave -c 'gocap trace -- true' 2>&1)
+check "not root: exit 125" "$?" 125
+check "not root: one line" "$out" "gocap trace: cannot mount tracefs: this needs root (CAP_SYS_ADMIN)"
+summary
