@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -312,16 +313,46 @@ func runLaunch(argv []string, stderr io.Writer) int {
 		}
 		unix.Close(5)
 	}
-	unix.Write(4, []byte{'r'})
-	unix.Close(4)
-	var b [1]byte
-	if n, _ := unix.Read(3, b[:]); n != 1 {
-		return exitTraceFailed // the trace was not armed
+	// What the exec needs is made now, before the trace is armed.
+	path, err1 := syscall.BytePtrFromString(argv[3])
+	args, err2 := syscall.SlicePtrFromStrings(argv[4:])
+	env, err3 := syscall.SlicePtrFromStrings(os.Environ())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		fmt.Fprintf(stderr, "gocap trace: %s: %v\n", argv[3], err)
+		return exitCannotRun
 	}
-	unix.Close(3)
-	err := syscall.Exec(argv[3], argv[4:], os.Environ())
-	fmt.Fprintf(stderr, "gocap trace: %s: %v\n", argv[3], err)
-	return exitCannotRun
+	if err := restoreNofile(); err != nil {
+		fmt.Fprintf(stderr, "gocap trace: the limit on open files: %v\n", err)
+		return exitTraceFailed
+	}
+	syscall.CloseOnExec(3)
+	if errno := readyWaitExec(path, &args[0], &env[0]); errno != 0 {
+		fmt.Fprintf(stderr, "gocap trace: %s: %v\n", argv[3], errno)
+		return exitCannotRun
+	}
+	return exitTraceFailed // the trace was not armed
+}
+
+// readyWaitExec says ready on fd 4, waits for the go-ahead on fd 3 and
+// execs. The trace is armed in that wait, on this thread, so from the
+// first system call to the exec nothing else may run here: the runtime's
+// own requests (a new thread's stack, a larger heap) would be counted as
+// the command's. So the calls are raw (the scheduler never learns of
+// them), the arguments were made beforehand, and the function cannot grow
+// its stack. It returns 0 when the go-ahead did not come, else why the
+// exec failed.
+//
+//go:nosplit
+func readyWaitExec(path *byte, argv, envp **byte) syscall.Errno {
+	b := [1]byte{'r'}
+	syscall.RawSyscall(syscall.SYS_WRITE, 4, uintptr(unsafe.Pointer(&b[0])), 1)
+	syscall.RawSyscall(syscall.SYS_CLOSE, 4, 0, 0)
+	if n, _, _ := syscall.RawSyscall(syscall.SYS_READ, 3, uintptr(unsafe.Pointer(&b[0])), 1); n != 1 {
+		return 0
+	}
+	_, _, errno := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(argv)), uintptr(unsafe.Pointer(envp)))
+	return errno
 }
 
 // becomeUser does what a login does between pam_setcred and the user's
