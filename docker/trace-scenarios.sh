@@ -41,6 +41,8 @@ tr_json() {
 	code=$?
 }
 q() { jq -r "$1" /tmp/trace.json; }
+# answer: the per-capability part of the last report, to compare runs by.
+answer() { jq -c '[.capabilities[] | {name, checks, granted, denied, denied_noaudit, needed, programs, where}]' /tmp/trace.json; }
 row() { jq -c --arg c "$1" '.capabilities[] | select(.name == $c) | [.checks, .granted, .denied, .needed]' /tmp/trace.json; }
 
 found=$(trace_state)
@@ -61,7 +63,7 @@ for m in $METHODS; do
 	# Every mmap asks for cap_sys_admin noaudit: counted, not suggested.
 	check "$m: cap_sys_admin checks are noaudit, not needed" \
 		"$(q '.capabilities[] | select(.name == "cap_sys_admin") | (.denied > 0 and .denied == .denied_noaudit and (.needed | not))')" true
-	jq -c '[.capabilities[] | {name, checks, granted, denied, denied_noaudit, needed, programs, where}]' /tmp/trace.json >/tmp/rawprobe.$m
+	answer >/tmp/rawprobe.$m
 
 	tr_json $m dave true
 	check "$m: true as dave: exit 0, nothing denied" "$code $(q '.denied | length') $(q .suggest)" "0 0 null"
@@ -100,7 +102,7 @@ done
 for m in $METHODS; do
 	for _ in $(seq 25); do
 		tr_json $m dave rawprobe-plain
-		jq -c '[.capabilities[] | {name, checks, granted, denied, denied_noaudit, needed, programs, where}]' /tmp/trace.json
+		answer
 	done | sort | uniq -c >/tmp/load.$m
 	check "$m: under load, 25 traces of rawprobe give one answer" "$(awk '{ print $1 }' /tmp/load.$m | tr '\n' ' ')" "25 "
 	check "$m: under load, the same answer as without" "$(sed 's/^ *[0-9]* //' /tmp/load.$m)" "$(cat /tmp/rawprobe.$m)"
