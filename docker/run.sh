@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 mode=${1:-test}
 name=pam-gocap-$mode-$$
 ctx=build/docker
+# Image names: PAM_GOCAP_IMAGES sets their prefix, so that two checkouts can
+# run their harnesses side by side without taking each other's images.
+img=${PAM_GOCAP_IMAGES:-pam-gocap}
 
 started=
 cleanup() {
@@ -31,16 +34,16 @@ ${CC:-cc} -O2 -Wall -o $ctx/fakehelper tests/c/fakehelper.c
 # Debian's docker.io has no buildx: the classic builder, its deprecation
 # notice kept out of sight unless the build fails.
 build() { # build IMAGE DOCKERFILE CONTEXT
-	DOCKER_BUILDKIT=0 docker build -q --network host -t "$1" -f "$2" "$3" >/dev/null 2>build/docker-build.err ||
+	DOCKER_BUILDKIT=0 docker build -q --network host --build-arg "TEST_IMAGE=$img/test" -t "$1" -f "$2" "$3" >/dev/null 2>build/docker-build.err ||
 		{ cat build/docker-build.err >&2; exit 1; }
 }
-build pam-gocap/test docker/Dockerfile $ctx
+build "$img/test" docker/Dockerfile $ctx
 
 # ldap: a directory container and a client on a private network.
 if [ "$mode" = ldap ]; then
-	build pam-gocap/directory docker/ldap/Dockerfile.directory docker/ldap
+	build "$img/directory" docker/ldap/Dockerfile.directory docker/ldap
 	cp docker/checks.sh docker/ldap/
-	build pam-gocap/ldap-client docker/ldap/Dockerfile.client docker/ldap
+	build "$img/ldap-client" docker/ldap/Dockerfile.client docker/ldap
 	rm docker/ldap/checks.sh
 	docker network create "$name" >/dev/null
 	directory_up() {
@@ -51,8 +54,8 @@ if [ "$mode" = ldap ]; then
 		echo "ldap: the directory did not start" >&2
 		return 1
 	}
-	docker run -d --name "$name-directory" --network "$name" --network-alias directory pam-gocap/directory >/dev/null
-	docker run -d --name "$name" --network "$name" --hostname gocap-ldap --cap-add SYS_NICE pam-gocap/ldap-client sleep infinity >/dev/null
+	docker run -d --name "$name-directory" --network "$name" --network-alias directory "$img/directory" >/dev/null
+	docker run -d --name "$name" --network "$name" --hostname gocap-ldap --cap-add SYS_NICE "$img/ldap-client" sleep infinity >/dev/null
 	directory_up
 	docker exec "$name" sh -c 'rsyslogd && nslcd && /usr/sbin/sshd'
 	status=0
@@ -75,7 +78,7 @@ fi
 if [ "$mode" = trace ]; then
 	docker run -d --name "$name" --hostname gocap-trace --cap-add SYS_ADMIN --cap-add SYSLOG \
 		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-		--sysctl net.ipv4.ping_group_range="1 0" pam-gocap/test sleep infinity >/dev/null
+		--sysctl net.ipv4.ping_group_range="1 0" "$img/test" sleep infinity >/dev/null
 	docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd'
 	docker exec "$name" /opt/pam-gocap-test/trace-scenarios.sh | tee build/docker-trace.log
 	exit "${PIPESTATUS[0]}"
@@ -85,7 +88,7 @@ fi
 # bench reads the smaps of alice's sshd processes, which needs SYS_PTRACE.
 extra=()
 [ "$mode" = bench ] && extra=(--cap-add SYS_PTRACE)
-docker run -d --name "$name" --hostname gocap-test --cap-add SYS_NICE "${extra[@]}" pam-gocap/test sleep infinity >/dev/null
+docker run -d --name "$name" --hostname gocap-test --cap-add SYS_NICE "${extra[@]}" "$img/test" sleep infinity >/dev/null
 docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd && setcap cap_net_raw=ie /usr/local/bin/rawprobe'
 case $mode in
 test)
