@@ -231,6 +231,22 @@ func findRule(file string, r io.Reader, user string, groups Groups, missed func(
 	}
 }
 
+// readWhole reads a rules file to its end and returns the first line it
+// refuses to read, or an I/O error: the check a file passes, for a user no
+// rule can name, before default= applies.
+func readWhole(file string, r io.Reader) error {
+	rd := newReader(file, r)
+	defer rd.release()
+	for {
+		if _, err := rd.readLine(); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
 // Parse reads a whole capability.conf and returns its rules and every line
 // it refuses, in line order. name is used in positions.
 func Parse(name string, r io.Reader) (rules []*Rule, crlfLines []int, errs []*LineError, err error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -265,34 +264,6 @@ none              *
 	rule, _ := FindRule("capability.conf", strings.NewReader(conf), "bob", groupsOf("bob", "netops"))
 	fmt.Println(rule.Pos(), rule.Caps.Text)
 	// Output: capability.conf:2 cap_net_raw
-}
-
-func TestDropIns(t *testing.T) {
-	dir := t.TempDir()
-	d := filepath.Join(dir, "capability.conf.d")
-	os.Mkdir(d, 0o755)
-	for _, name := range []string{"2-b.conf", "10-a.conf", ".hidden.conf", "x.conf.dpkg-new", "x.conf.dpkg-old", "y.conf~", "z.txt", "README"} {
-		os.WriteFile(filepath.Join(d, name), nil, 0o644)
-	}
-	got, err := OS{}.DropIns(d)
-	want := []string{d + "/10-a.conf", d + "/2-b.conf"} // byte order: "1" < "2"
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("DropIns = %q, %v; want %q", got, err, want)
-	}
-	if got, err := (OS{}).DropIns(filepath.Join(dir, "missing.d")); got != nil || err != nil {
-		t.Fatalf("a missing directory: %q, %v; want none, no error", got, err)
-	}
-	ww := filepath.Join(dir, "ww.d")
-	os.Mkdir(ww, 0o755)
-	os.Chmod(ww, 0o777)
-	os.Symlink(ww, filepath.Join(dir, "link.d"))
-	file := filepath.Join(dir, "file.d")
-	os.WriteFile(file, nil, 0o644)
-	for _, refused := range []string{ww, filepath.Join(dir, "link.d"), file} {
-		if _, err := (OS{}).DropIns(refused); !errors.Is(err, ErrRefused) {
-			t.Errorf("DropIns(%s): %v, want it refused", refused, err)
-		}
-	}
 }
 
 // BenchmarkFindRuleLongFile is make bench's 50,000-line row in Go alone:

@@ -91,10 +91,14 @@ type Answer struct {
 
 // System is what Decide needs from the machine.
 type System interface {
-	// OpenConfig opens the rules file. An error wrapping ErrRefused means
-	// the file exists but must be ignored; one wrapping fs.ErrNotExist
-	// means there is none.
-	OpenConfig(path string) (io.ReadCloser, error)
+	// CheckConfig checks the main rules file without opening it and says
+	// which file it checked. An error wrapping ErrRefused means the file
+	// exists but must be ignored; one wrapping fs.ErrNotExist means there
+	// is none.
+	CheckConfig(path string) (FileID, error)
+	// OpenConfig opens the main rules file that CheckConfig found to be
+	// id; an error wrapping ErrRefused means it is not that file any more.
+	OpenConfig(path string, id FileID) (io.ReadCloser, error)
 	// LookupUser reports whether the user exists and how to list the
 	// names of the user's groups.
 	LookupUser(name string) (Groups, error)
@@ -102,10 +106,25 @@ type System interface {
 	LookupGroup(name string) error
 	// CapBits is how many capabilities the running kernel knows.
 	CapBits() int
-	// DropIns lists the rules files in the drop-in directory dir, in the
-	// order they are read. A missing directory has none; an error wrapping
-	// ErrRefused means the directory must not be trusted.
-	DropIns(dir string) ([]string, error)
+	// OpenDropIns opens the drop-in directory dir. A missing directory
+	// gives nil and no error; an error wrapping ErrRefused means the
+	// directory must not be trusted.
+	OpenDropIns(dir string) (DropInDir, error)
+}
+
+// DropInDir is an opened drop-in directory: its rules files are checked,
+// then read, through it.
+type DropInDir interface {
+	// Paths lists the rules files, in the order they are read.
+	Paths() []string
+	// Check checks the i'th file without opening it and says which file
+	// it checked; an error wrapping ErrRefused means it must be ignored.
+	Check(i int) (FileID, error)
+	// Open opens the i'th file, which Check found to be id; an error
+	// wrapping ErrRefused means it is not that file any more.
+	Open(i int, id FileID) (io.ReadCloser, error)
+	// Close lets the directory go.
+	Close() error
 }
 
 // ErrRefused marks a rules file that pam_gocap will not read.
@@ -266,26 +285,29 @@ var errFailClosed = errors.New("fail closed")
 // error when none applies, and logs what it found. An error means the
 // rules cannot be trusted (a refused, unreadable or missing file or
 // drop-in directory, or NSS failing for a reason other than an unknown
-// user): the caller grants nothing.
+// user): the caller grants nothing, not even default=.
 func (d *decider) findRule() (*Rule, error) {
 	lookup, err := d.sys.LookupUser(d.user)
 	var unknown UnknownUserError
 	switch {
 	case errors.As(err, &unknown):
 		d.debugf("user %q is unknown to NSS: no rule applies", d.user)
-		return nil, nil
+		if !d.args.HasDefault {
+			return nil, nil
+		}
+		// default= applies only if every file passes and reads whole.
+		lookup = nil
 	case err != nil:
 		d.logf(LogErr, "looking up user %q: %v; nothing granted", d.user, err)
 		return nil, errFailClosed
 	}
-	files := []string{d.args.Config}
-	if !d.args.NoDropIns {
-		dropins, err := d.sys.DropIns(d.args.Config + ".d")
-		if err != nil {
-			d.logf(LogErr, "%v; nothing granted, not even default=", err)
-			return nil, errFailClosed
-		}
-		files = append(files, dropins...)
+	set, err := d.checkFiles()
+	if set.dir != nil {
+		defer set.dir.Close()
+	}
+	if err != nil {
+		d.logf(LogErr, "%v; nothing granted, not even default=", err)
+		return nil, errFailClosed
 	}
 	// The user's groups are looked up once at most, whatever the files.
 	var names []string
@@ -298,40 +320,29 @@ func (d *decider) findRule() (*Rule, error) {
 		}
 		return names, namesErr
 	}
-	// Every file is opened, and so checked, before any is read: one that
-	// is refused fails the whole decision, wherever the user's rule is.
-	opened := make([]io.ReadCloser, len(files))
-	defer func() {
-		for _, f := range opened {
-			if f != nil {
-				f.Close()
-			}
+	var missed []missedGroup
+	seen := map[string]bool{}
+	for i, path := range set.paths {
+		if i == 0 && !set.hasMain {
+			continue // no main file, and no default=: the drop-ins alone
 		}
-	}()
-	for i, path := range files {
-		f, err := d.sys.OpenConfig(path)
-		switch {
-		case i == 0 && errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
-			d.debugf("%v: no rules", err)
-		case err != nil:
+		f, err := set.open(d.sys, i)
+		if err != nil {
 			d.logf(LogErr, "%v; nothing granted, not even default=", err)
 			return nil, errFailClosed
 		}
-		opened[i] = f
-	}
-	var missed []missedGroup
-	seen := map[string]bool{}
-	for i, path := range files {
-		f := opened[i]
-		if f == nil {
-			continue // no main file, and no default=: the drop-ins alone
+		var rule *Rule
+		if lookup == nil {
+			err = readWhole(path, f)
+		} else {
+			rule, err = findRule(path, f, d.user, groups, func(g string, line int) {
+				if !seen[g] && len(missed) < maxMissedGroups {
+					seen[g] = true
+					missed = append(missed, missedGroup{g, path, line})
+				}
+			})
 		}
-		rule, err := findRule(path, f, d.user, groups, func(g string, line int) {
-			if !seen[g] && len(missed) < maxMissedGroups {
-				seen[g] = true
-				missed = append(missed, missedGroup{g, path, line})
-			}
-		})
+		f.Close()
 		if err != nil {
 			d.checkMissedGroups(missed)
 			d.logf(LogErr, "%v; nothing granted to user %q, not even default=", err, d.user)
@@ -345,6 +356,53 @@ func (d *decider) findRule() (*Rule, error) {
 		}
 	}
 	d.checkMissedGroups(missed)
-	d.debugf("%s: no rule for user %q", strings.Join(files, ", "), d.user)
+	d.debugf("%s: no rule for user %q", strings.Join(set.paths, ", "), d.user)
 	return nil, nil
+}
+
+// ruleFiles is the set of rules files of a decision, every one checked.
+type ruleFiles struct {
+	paths   []string // the main file, then the drop-ins
+	ids     []FileID // what was checked of each
+	hasMain bool     // false when there is no main file
+	dir     DropInDir
+}
+
+// checkFiles checks every file of the set without opening any, so that
+// one that is refused fails the whole decision, wherever the user's rule
+// is; files are then opened one at a time, so that any number of them
+// takes two descriptors at most.
+func (d *decider) checkFiles() (ruleFiles, error) {
+	set := ruleFiles{paths: []string{d.args.Config}, ids: []FileID{{}}, hasMain: true}
+	id, err := d.sys.CheckConfig(d.args.Config)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
+		d.debugf("%v: no rules", err)
+		set.hasMain = false
+	case err != nil:
+		return set, err
+	}
+	set.ids[0] = id
+	if d.args.NoDropIns {
+		return set, nil
+	}
+	if set.dir, err = d.sys.OpenDropIns(d.args.Config + ".d"); err != nil || set.dir == nil {
+		return set, err
+	}
+	for i, path := range set.dir.Paths() {
+		id, err := set.dir.Check(i)
+		if err != nil {
+			return set, err
+		}
+		set.paths, set.ids = append(set.paths, path), append(set.ids, id)
+	}
+	return set, nil
+}
+
+// open opens the i'th file of the set, which must be the file checked.
+func (s ruleFiles) open(sys System, i int) (io.ReadCloser, error) {
+	if i == 0 {
+		return sys.OpenConfig(s.paths[0], s.ids[0])
+	}
+	return s.dir.Open(i-1, s.ids[i])
 }

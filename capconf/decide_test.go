@@ -14,20 +14,55 @@ import (
 
 // fakeSystem serves rules files from memory and knows a few users.
 type fakeSystem struct {
-	files map[string]string // path: content; missing paths do not exist
-	users map[string][]string
+	files     map[string]string // path: content; missing paths do not exist
+	users     map[string][]string
+	openFiles *openCount // if not nil, counts what is open
 }
 
-func (s fakeSystem) OpenConfig(path string) (io.ReadCloser, error) {
+// CheckConfig refuses a file whose content is "WORLD-WRITABLE"; one whose
+// content is "CHANGED" passes, but OpenConfig finds another file there.
+func (s fakeSystem) CheckConfig(path string) (FileID, error) {
 	data, ok := s.files[path]
 	switch {
 	case !ok:
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		return FileID{}, &fs.PathError{Op: "stat", Path: path, Err: fs.ErrNotExist}
 	case data == "WORLD-WRITABLE":
-		return nil, fmt.Errorf("%s: world-writable: %w", path, ErrRefused)
+		return FileID{}, fmt.Errorf("%s: world-writable: %w", path, ErrRefused)
 	}
-	return io.NopCloser(strings.NewReader(data)), nil
+	return fakeID(path), nil
 }
+
+func (s fakeSystem) OpenConfig(path string, id FileID) (io.ReadCloser, error) {
+	if s.files[path] == "CHANGED" || id != fakeID(path) {
+		return nil, fmt.Errorf("%s: not the file that was checked: %w", path, ErrRefused)
+	}
+	s.openFiles.add(1)
+	return fakeFile{strings.NewReader(s.files[path]), s.openFiles}, nil
+}
+
+// fakeID is a fake file's identity: its path's length and last byte.
+func fakeID(path string) FileID {
+	return FileID{Dev: 1, Ino: uint64(len(path))<<8 | uint64(path[len(path)-1])}
+}
+
+// openCount counts a fake system's open files and directories, and the
+// most that were open at once.
+type openCount struct{ now, most int }
+
+func (c *openCount) add(n int) {
+	if c == nil {
+		return
+	}
+	c.now += n
+	c.most = max(c.most, c.now)
+}
+
+type fakeFile struct {
+	io.Reader
+	count *openCount
+}
+
+func (f fakeFile) Close() error { f.count.add(-1); return nil }
 
 func (s fakeSystem) LookupGroup(name string) error {
 	for _, groups := range s.users {
@@ -58,9 +93,10 @@ func (s fakeSystem) LookupUser(name string) (Groups, error) {
 	return groupsOf(groups...), nil
 }
 
-// DropIns lists the fake files under dir whose names end in ".conf", in
-// byte order; a dir whose content is "WORLD-WRITABLE" is refused.
-func (s fakeSystem) DropIns(dir string) ([]string, error) {
+// OpenDropIns lists the fake files under dir whose names end in ".conf",
+// in byte order; a dir whose content is "WORLD-WRITABLE" is refused, and
+// so are files in it as CheckConfig and OpenConfig refuse them.
+func (s fakeSystem) OpenDropIns(dir string) (DropInDir, error) {
 	if s.files[dir] == "WORLD-WRITABLE" {
 		return nil, fmt.Errorf("%s: world-writable: %w", dir, ErrRefused)
 	}
@@ -70,9 +106,25 @@ func (s fakeSystem) DropIns(dir string) ([]string, error) {
 			paths = append(paths, p)
 		}
 	}
+	if paths == nil {
+		return nil, nil
+	}
 	sort.Strings(paths)
-	return paths, nil
+	s.openFiles.add(1)
+	return fakeDir{s, paths}, nil
 }
+
+type fakeDir struct {
+	sys   fakeSystem
+	paths []string
+}
+
+func (d fakeDir) Paths() []string             { return d.paths }
+func (d fakeDir) Check(i int) (FileID, error) { return d.sys.CheckConfig(d.paths[i]) }
+func (d fakeDir) Open(i int, id FileID) (io.ReadCloser, error) {
+	return d.sys.OpenConfig(d.paths[i], id)
+}
+func (d fakeDir) Close() error { d.sys.openFiles.add(-1); return nil }
 
 // CapBits is the kernel of the machine these tests were written on.
 func (s fakeSystem) CapBits() int { return 41 }
@@ -98,6 +150,8 @@ var testSystem = fakeSystem{
 		"/wwdir.conf":                 "cap_chown alice\n",
 		"/wwdir.conf.d":               "WORLD-WRITABLE",
 		"/nomain.conf.d/10-only.conf": "cap_net_raw bob\n",
+		"/changed.conf":               "cap_chown alice\n",
+		"/changed.conf.d/10-c.conf":   "CHANGED",
 	},
 	users: map[string][]string{
 		"alice": {"alice"}, "bob": {"bob", "admins"}, "carol": {"carol"},
@@ -151,6 +205,15 @@ func TestDecide(t *testing.T) {
 		{name: "setcred defer does not defer none", req: Request{Entry: SetCred, User: "dave", Argv: []string{"defer"}}, action: ClearInh},
 		{name: "setcred default for unlisted", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=cap_chown"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
 		{name: "setcred default for unknown user", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"default=cap_chown"}}, action: ApplyIAB, iab: IAB{Inh: chown}},
+		{name: "setcred no default for unknown user after a refused config", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{"3 /ww.conf: world-writable: refused; nothing granted, not even default="}},
+		{name: "setcred no default for unknown user after a refused drop-in", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/ww-in.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{"3 /ww-in.conf.d/10-ww.conf: world-writable: refused; nothing granted, not even default="}},
+		{name: "setcred no default for unknown user after a missing config", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/nope", "default=cap_chown"}}, result: Ignore,
+			logs: []string{"3 stat /nope: file does not exist; nothing granted, not even default="}},
+		{name: "setcred no default for unknown user after a line that cannot be read", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/long.conf", "default=cap_chown"}}, result: Ignore,
+			logs: []string{fmt.Sprintf(`3 /long.conf:2:1: line is longer than %d bytes; it is ignored and so is the rest of the file; nothing granted to user "ghost", not even default=`, MaxLineLength)}},
+		{name: "setcred unknown user without default= checks nothing", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/ww.conf"}}, result: Ignore},
 		{name: "setcred empty default clears", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default="}}, action: ApplyIAB},
 		{name: "setcred default none", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=none"}}, action: ClearInh},
 		{name: "setcred bad default", req: Request{Entry: SetCred, User: "frank", Argv: []string{"default=cap_bogus"}}, result: Ignore,
@@ -159,7 +222,7 @@ func TestDecide(t *testing.T) {
 		{name: "setcred world-writable fails closed", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{"3 /ww.conf: world-writable: refused; nothing granted, not even default="}},
 		{name: "setcred missing config with default= fails closed", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/nope", "default=cap_chown"}}, result: Ignore,
-			logs: []string{"3 open /nope: file does not exist; nothing granted, not even default="}},
+			logs: []string{"3 stat /nope: file does not exist; nothing granted, not even default="}},
 		{name: "setcred missing config without default= is quiet", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/nope"}}, result: Ignore},
 		{name: "setcred NSS error fails closed", req: Request{Entry: SetCred, User: "nss-down", Argv: []string{"config=/star.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{`3 looking up user "nss-down": too many open files; nothing granted`}},
@@ -197,6 +260,8 @@ func TestDecide(t *testing.T) {
 			logs: []string{"3 /ww-in.conf.d/10-ww.conf: world-writable: refused; nothing granted, not even default="}},
 		{name: "a refused drop-in directory fails closed", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/wwdir.conf"}}, result: Ignore,
 			logs: []string{"3 /wwdir.conf.d: world-writable: refused; nothing granted, not even default="}},
+		{name: "a drop-in replaced after its check fails closed", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/changed.conf"}}, result: Ignore,
+			logs: []string{"3 /changed.conf.d/10-c.conf: not the file that was checked: refused; nothing granted, not even default="}},
 		{name: "drop-ins without the main file", req: Request{Entry: SetCred, User: "bob", Argv: []string{"config=/nomain.conf"}}, action: ApplyIAB, iab: IAB{Inh: netRaw}},
 	}
 	for _, tt := range tests {
@@ -214,6 +279,26 @@ func TestDecide(t *testing.T) {
 				t.Errorf("logs = %q, want %q", logs, tt.logs)
 			}
 		})
+	}
+}
+
+// Any number of drop-ins takes two descriptors at most: the directory,
+// and the one file being read. Every file is checked before any is read:
+// a refused last file fails the decision for a user of the first.
+func TestDecideManyDropIns(t *testing.T) {
+	sys := fakeSystem{files: map[string]string{"/many.conf": "cap_chown alice\n"}, users: testSystem.users, openFiles: &openCount{}}
+	for i := 0; i < 1101; i++ {
+		sys.files[fmt.Sprintf("/many.conf.d/%04d.conf", i)] = fmt.Sprintf("cap_kill nobody%d\n", i)
+	}
+	sys.files["/many.conf.d/1100.conf"] = "cap_net_raw bob\n"
+	got := Decide(Request{Entry: SetCred, User: "bob", Argv: []string{"config=/many.conf"}}, sys)
+	if got.Action != ApplyIAB || got.IAB != (IAB{Inh: netRaw}) || sys.openFiles.most != 2 || sys.openFiles.now != 0 {
+		t.Fatalf("bob: action %d IAB %q, %d open at most, %d left open; want cap_net_raw, 2, 0", got.Action, got.IAB, sys.openFiles.most, sys.openFiles.now)
+	}
+	sys.files["/many.conf.d/1100.conf"] = "WORLD-WRITABLE"
+	got = Decide(Request{Entry: SetCred, User: "alice", Argv: []string{"config=/many.conf"}}, sys)
+	if got.Action != NoAction || got.Result != Ignore || sys.openFiles.now != 0 {
+		t.Fatalf("alice with the last drop-in refused: result %d action %d, %d left open; want nothing granted, 0", got.Result, got.Action, sys.openFiles.now)
 	}
 }
 

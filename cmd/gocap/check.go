@@ -81,30 +81,57 @@ func runCheck(argv []string, stdout, stderr io.Writer, sys system) int {
 // The error is for a main file that cannot be read at all.
 func check(path string, args capconf.Args, sys system) ([]Finding, error) {
 	c := checker{mainPath: path, args: args, sys: sys, users: map[string]place{}, groups: map[string]place{}}
-	files := []string{path}
-	if !args.NoDropIns {
-		dropins, err := sys.DropIns(path + ".d")
+	err := c.file(path, func() (io.ReadCloser, error) {
+		id, err := sys.CheckConfig(path)
 		if err != nil {
-			c.path = path + ".d"
-			c.fileError("pam_gocap grants nothing while this directory is refused: %v", err)
-		}
-		files = append(files, dropins...)
-	}
-	for i, file := range files {
-		if err := c.file(file); err != nil && i == 0 {
 			return nil, err
-		} else if err != nil {
-			c.path = file
-			c.fileError("%v", err)
 		}
+		for _, w := range sys.MainFileWarnings(id) {
+			c.add(0, 0, "warning", w)
+		}
+		return sys.OpenConfig(path, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !args.NoDropIns {
+		c.dropIns(path + ".d")
 	}
 	c.path = path
 	c.moduleArgs()
 	return c.findings, nil
 }
 
-// file checks one rules file of the set, and sorts its findings by line.
-func (c *checker) file(path string) error {
+// dropIns checks the drop-in directory and its files as the module does.
+func (c *checker) dropIns(path string) {
+	dir, err := c.sys.OpenDropIns(path)
+	if err != nil {
+		c.path = path
+		c.fileError("pam_gocap grants nothing while this directory is refused: %v", err)
+		return
+	}
+	if dir == nil {
+		return
+	}
+	defer dir.Close()
+	for i, file := range dir.Paths() {
+		err := c.file(file, func() (io.ReadCloser, error) {
+			id, err := dir.Check(i)
+			if err != nil {
+				return nil, err
+			}
+			return dir.Open(i, id)
+		})
+		if err != nil {
+			c.path = file
+			c.fileError("%v", err)
+		}
+	}
+}
+
+// file checks one rules file of the set, opened by open, and sorts its
+// findings by line.
+func (c *checker) file(path string, open func() (io.ReadCloser, error)) error {
 	c.path = path
 	from := len(c.findings)
 	defer func() {
@@ -114,7 +141,7 @@ func (c *checker) file(path string) error {
 			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 		})
 	}()
-	f, err := c.sys.OpenConfig(path)
+	f, err := open()
 	if errors.Is(err, capconf.ErrRefused) {
 		what := "pam_gocap ignores this file"
 		if path != c.mainPath {
@@ -124,7 +151,7 @@ func (c *checker) file(path string) error {
 		if !c.sys.IsRegularFile(path) {
 			return nil
 		}
-		f, err = os.Open(path) // world-writable: report what is in it too
+		f, err = os.Open(path) // writable by others: report what is in it too
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"pam_gocap/capconf"
@@ -20,7 +21,11 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fakeSystem reads real files but knows only its own users and groups, has
 // a fixed Bounding set (all but cap_sys_resource) and fixed file caps.
+// The files must be owned by the user the tests run as, not root, so
+// that they run without root too.
 type fakeSystem struct{ capconf.OS }
+
+var testOS = capconf.OS{Owner: uint32(os.Getuid())}
 
 var fakeUsers = map[string][]string{"alice": {"alice"}, "bob": {"bob", "netops"}, "carol": {"netops"}, "erin": {"erin"}}
 var fakeGroups = map[string]bool{"alice": true, "bob": true, "erin": true, "netops": true}
@@ -58,7 +63,7 @@ func (fakeSystem) IsRegularFile(path string) bool { return osSystem{}.IsRegularF
 // gocap runs the command and returns its output, errors and exit code.
 func gocap(args ...string) (string, string, int) {
 	var out, errOut bytes.Buffer
-	code := run(args, &out, &errOut, fakeSystem{})
+	code := run(args, &out, &errOut, fakeSystem{testOS})
 	return out.String(), errOut.String(), code
 }
 
@@ -142,6 +147,77 @@ func TestCheckRefusedFiles(t *testing.T) {
 	}
 }
 
+// The drop-in directory and its files must be owned by root and writable
+// by no one else; gocap check says so in the module's words. The main
+// file is refused only when world-writable, as pam_cap.so reads it, but
+// gocap check warns of a group that may write it or an owner not root.
+func TestCheckOwnershipAndModes(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, text string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(text), 0o600)
+		os.Chmod(p, mode)
+		return p
+	}
+	gwMain := file("gw.conf", "cap_net_raw alice\n", 0o664)
+	gwDirMain := file("gwdir.conf", "cap_net_raw alice\n", 0o644)
+	gwDir := filepath.Join(dir, "gwdir.conf.d")
+	file("gwdir.conf.d/10-x.conf", "cap_chown bob\n", 0o644)
+	os.Chmod(gwDir, 0o775|os.ModeSetgid)
+	gwIn := file("gwin.conf", "cap_net_raw alice\n", 0o644)
+	gwInFile := file("gwin.conf.d/10-x.conf", "cap_chown bob\n", 0o664)
+	linkMain := file("link.conf", "cap_net_raw alice\n", 0o644)
+	target := file("target", "cap_chown bob\n", 0o644)
+	os.Mkdir(linkMain+".d", 0o755)
+	os.Symlink(target, linkMain+".d/10-link.conf")
+	rule := "a drop-in directory and its files must be owned by root and writable by no one else"
+	tests := []struct {
+		name, path, want string
+		code             int
+	}{
+		{"group-writable main file: a warning", gwMain, gwMain + ": warning: writable by group " + gid(t, gwMain) +
+			" (mode 0664): pam_gocap and pam_cap.so read it, but every member of that group can change who gets which capabilities\n", 0},
+		{"group-writable drop-in directory", gwDirMain, gwDir + ": error: pam_gocap grants nothing while this directory is refused: " +
+			gwDir + ": writable by group " + gid(t, gwDir) + " (mode 2775): " + rule + ": refused\n", 1},
+		{"group-writable drop-in", gwIn, gwInFile + ": error: pam_gocap grants nothing while this drop-in file is refused: " +
+			gwInFile + ": writable by group " + gid(t, gwInFile) + " (mode 0664): " + rule + ": refused\n", 1},
+		{"symlinked drop-in", linkMain, linkMain + ".d/10-link.conf: error: pam_gocap grants nothing while this drop-in file is refused: " +
+			linkMain + ".d/10-link.conf: a symbolic link, not a regular file: refused\n", 1},
+	}
+	if os.Getuid() == 0 {
+		usersMain := file("users.conf", "cap_net_raw alice\n", 0o644)
+		usersIn := file("users.conf.d/10-x.conf", "cap_chown bob\n", 0o644)
+		os.Chown(usersMain, 2005, 2005)
+		os.Chown(usersIn, 2005, 2005)
+		tests = append(tests, struct {
+			name, path, want string
+			code             int
+		}{"a user's main file and drop-in", usersMain, usersMain + ": warning: owned by uid 2005, not root: pam_gocap and pam_cap.so read it, " +
+			"but its owner can change who gets which capabilities\n" + usersIn + ": error: pam_gocap grants nothing while this drop-in file is refused: " +
+			usersIn + ": owned by uid 2005, not root: " + rule + ": refused\n", 1})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run([]string{"check", tt.path}, &out, &errOut, fakeSystem{testOS})
+			if out.String() != tt.want || code != tt.code {
+				t.Fatalf("got exit %d:\n%s\nwant exit %d:\n%s", code, out.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// gid is the group of a file, as a number.
+func gid(t *testing.T, path string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(fi.Sys().(*syscall.Stat_t).Gid)
+}
+
 func TestUsageAndIOErrors(t *testing.T) {
 	tests := []struct {
 		args    []string
@@ -150,7 +226,7 @@ func TestUsageAndIOErrors(t *testing.T) {
 	}{
 		{nil, 2, "usage:"},
 		{[]string{"frob"}, 2, `gocap: unknown command "frob"`},
-		{[]string{"check", "/nonexistent/capability.conf"}, 2, "gocap check: open /nonexistent/capability.conf: no such file or directory"},
+		{[]string{"check", "/nonexistent/capability.conf"}, 2, "gocap check: stat /nonexistent/capability.conf: no such file or directory"},
 		{[]string{"check", "a", "b"}, 2, "gocap check: one FILE at most"},
 		{[]string{"check", "--file", "x"}, 2, "gocap check: --file does not apply here"},
 		{[]string{"check", "--format", "xml", "testdata/clean.conf"}, 2, `gocap check: --format is text or json, not "xml"`},

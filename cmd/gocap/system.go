@@ -27,6 +27,9 @@ type system interface {
 	// IsRegularFile reports whether path is a regular file (following
 	// symlinks).
 	IsRegularFile(path string) bool
+	// MainFileWarnings says what is wrong, though the module reads it,
+	// with the main rules file checked as id.
+	MainFileWarnings(id capconf.FileID) []string
 }
 
 type fileCaps struct {

@@ -39,7 +39,7 @@ func report(t *testing.T, o *traceOptions, events []captrace.Event, format strin
 	t.Helper()
 	l := &launch{path: "/opt/sh", args: o.command}
 	if o.user != "" {
-		ex, err := explain(o.user, moduleArgv(o.args, o.config), "", fakeSystem{})
+		ex, err := explain(o.user, moduleArgv(o.args, o.config), "", fakeSystem{testOS})
 		if err != nil {
 			t.Fatal(err)
 		}
