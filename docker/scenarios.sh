@@ -303,4 +303,75 @@ if [ "$MODULE" = pam_gocap.so ]; then
 	grep -qF 'pam_gocap(deferhost:setcred): grant user=bob iab=^cap_sys_nice from=/etc/security/ambient.conf:1 deferred' /var/log/auth.log &&
 		ok "log: a deferred grant is on record" || bad "log: no deferred grant line for bob"
 fi
+
+# 9. Who may write the rules: capability.conf.d and its files must be
+# root's and writable by no one else, or nobody gets anything; a drop-in
+# that is not a regular file is never opened; default= never follows a
+# refused file; 1,101 drop-ins fit under a limit of 1,024 open files.
+# pam_cap.so reads no drop-ins.
+if [ "$MODULE" = pam_gocap.so ]; then
+	D=/etc/security/capability.conf.d
+	RULE="a drop-in directory and its files must be owned by root and writable by no one else: refused"
+	capinh() { su - "$1" -c 'grep -E "^Cap(Inh|Amb)" /proc/self/status' | sed -n 's/^Cap\(Inh\|Amb\):\s*//p' | tr '\n' ' '; }
+	logged() { sleep 1; grep -qF "$1" /var/log/auth.log; }
+	groupadd cfgadm && usermod -aG cfgadm dave
+
+	# a. root:cfgadm 2775, and dave, a member, writes himself a drop-in.
+	install -d -o root -g cfgadm -m 2775 $D
+	su dave -c "printf '%s\n' '^cap_dac_override,^cap_chown dave' >$D/10-mallory.conf"
+	check "$short: a drop-in dave wrote in a directory cfgadm can write: dave gets nothing" "$(capinh dave)" "0000000000000000 0000000000000000 "
+	check "$short: ... and nor does alice" "$(capinh alice)" "0000000000000000 0000000000000000 "
+	why="$D: writable by group $(getent group cfgadm | cut -d: -f3) (mode 2775): $RULE"
+	logged "pam_gocap(su-l:setcred): $why; nothing granted, not even default=" &&
+		ok "log: the group-writable directory, and why" || bad "log: no line for the group-writable directory"
+	gocap check >/tmp/check.out 2>&1
+	grep -qF "$D: error: pam_gocap grants nothing while this directory is refused: $why" /tmp/check.out &&
+		ok "gocap check: the group-writable directory, in the module's words" || bad "gocap check: $(cat /tmp/check.out)"
+
+	# b. a drop-in dave owns, in root's 0755 directory.
+	rm -rf $D && install -d -m 0755 $D
+	install -o dave -g dave -m 0644 /dev/null $D/10-dave.conf && echo 'cap_chown dave' >$D/10-dave.conf
+	check "$short: a drop-in dave owns: dave gets nothing" "$(capinh dave)" "0000000000000000 0000000000000000 "
+	logged "pam_gocap(su-l:setcred): $D/10-dave.conf: owned by uid 2004, not root: $RULE; nothing granted, not even default=" &&
+		ok "log: the drop-in dave owns, and why" || bad "log: no line for the drop-in dave owns"
+	gocap check >/tmp/check.out 2>&1
+	grep -qF "$D/10-dave.conf: owned by uid 2004, not root: $RULE" /tmp/check.out &&
+		ok "gocap check: the drop-in dave owns, in the module's words" || bad "gocap check: $(cat /tmp/check.out)"
+
+	# c. a drop-in that links to a FIFO: a writer waiting on the FIFO
+	# would go on if anything opened it for reading.
+	rm -rf $D && install -d -m 0755 $D
+	rm -f /tmp/cap.fifo /tmp/fifo-opened && mkfifo -m 0644 /tmp/cap.fifo && ln -s /tmp/cap.fifo $D/10-fifo.conf
+	timeout 30 sh -c 'exec 3>/tmp/cap.fifo; echo opened >/tmp/fifo-opened' &
+	writer=$!
+	check "$short: a drop-in linked to a FIFO: alice gets nothing" "$(capinh alice)" "0000000000000000 0000000000000000 "
+	sleep 1
+	[ ! -e /tmp/fifo-opened ] && ok "the FIFO behind a drop-in was never opened" || bad "the FIFO behind a drop-in was opened"
+	kill $writer 2>/dev/null
+	wait $writer 2>/dev/null
+	logged "pam_gocap(su-l:setcred): $D/10-fifo.conf: a symbolic link, not a regular file: refused" &&
+		ok "log: the drop-in that is a link" || bad "log: no line for the drop-in that is a link"
+
+	# d. a world-writable file and default=: ghost, whom NSS does not
+	# know, gets nothing.
+	rm -rf $D
+	install -m 0666 /etc/security/capability.conf /etc/security/ww.conf && chmod 0666 /etc/security/ww.conf
+	echo "auth required pam_gocap.so config=/etc/security/ww.conf default=cap_net_raw" >/etc/pam.d/ghost
+	pamtester ghost ghost setcred >/dev/null 2>&1
+	rc=$?
+	check "$short: world-writable config and default=: setcred for ghost, unknown to NSS, grants nothing (pamtester's exit code)" $rc 1
+	logged "pam_gocap(ghost:setcred): /etc/security/ww.conf: world-writable: refused; nothing granted, not even default=" &&
+		ok "log: the world-writable file" || bad "log: no line for the world-writable file"
+	grep -q "pam_gocap(ghost:setcred): grant" /var/log/auth.log && bad "ghost was granted something" || ok "no grant for ghost"
+
+	# e. 1,101 drop-ins under a limit of 1,024 open files.
+	install -d -m 0755 $D
+	for i in $(seq -w 0 1099); do echo "cap_kill nobody$i" >$D/$i.conf; done
+	echo 'cap_chown dave' >$D/1100.conf
+	check "$short: 1,101 drop-ins under ulimit -n 1024: dave's rule in the last" "$(ulimit -n 1024 && capinh dave)" "0000000000000001 0000000000000000 "
+	check "$short: 1,101 drop-ins under ulimit -n 1024: alice's in the main file" "$(ulimit -n 1024 && capinh alice)" "${WANT[alice]} 0000000000000000 "
+
+	rm -rf $D /etc/security/ww.conf /etc/pam.d/ghost /tmp/cap.fifo /tmp/check.out
+	gpasswd -d dave cfgadm >/dev/null && groupdel cfgadm
+fi
 summary
