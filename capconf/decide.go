@@ -289,14 +289,15 @@ var errFailClosed = errors.New("fail closed")
 func (d *decider) findRule() (*Rule, error) {
 	lookup, err := d.sys.LookupUser(d.user)
 	var unknown UnknownUserError
+	unknownUser := errors.As(err, &unknown)
 	switch {
-	case errors.As(err, &unknown):
+	case unknownUser:
 		d.debugf("user %q is unknown to NSS: no rule applies", d.user)
 		if !d.args.HasDefault {
 			return nil, nil
 		}
-		// default= applies only if every file passes and reads whole.
-		lookup = nil
+		// default= applies only if every file passes its checks and
+		// reads whole, as for a user no rule names.
 	case err != nil:
 		d.logf(LogErr, "looking up user %q: %v; nothing granted", d.user, err)
 		return nil, errFailClosed
@@ -332,7 +333,7 @@ func (d *decider) findRule() (*Rule, error) {
 			return nil, errFailClosed
 		}
 		var rule *Rule
-		if lookup == nil {
+		if unknownUser {
 			err = readWhole(path, f)
 		} else {
 			rule, err = findRule(path, f, d.user, groups, func(g string, line int) {
