@@ -51,6 +51,14 @@ var mutants = []mutant{
 		"return runtime_page != NULL && *runtime_page == 1 && !forked", "return !forked"},
 	{"the open-file limit left raised", "exports.c",
 		"            setrlimit(r, &host_rlimits[r]);", "            (void)0;"},
+	{"ownership: a drop-in or its directory that a group can write is read", "capconf/system.go",
+		"\tcase id.Mode&0o020 != 0:\n", "\tcase id.Mode&0o000 != 0:\n"},
+	{"ownership: a drop-in or its directory that a user owns is read", "capconf/system.go",
+		"\tcase id.UID != owner:\n", "\tcase false:\n"},
+	{"ownership: a drop-in's link followed when it is checked", "capconf/system.go",
+		"fstatat(d.fd, d.names[i], &st, atSymlinkNoFollow)", "fstatat(d.fd, d.names[i], &st, 0)"},
+	{"default= for a user NSS does not know without checking the files", "capconf/decide.go",
+		"\t\tif !d.args.HasDefault {\n\t\t\treturn nil, nil\n", "\t\tif true {\n\t\t\treturn nil, nil\n"},
 }
 
 // The "last match" mutant needs its variable and its return.
@@ -64,7 +72,8 @@ var companions = map[string][][2]string{
 // The module tests that should catch these, quick ones first.
 const moduleTests = "TestModuleArgumentsAndReturnCodes|TestModuleConfigFileChecks|TestDifferencesFromPamCap|" +
 	"TestHostAfterLoad|TestHelperStartsClean|TestAnswerParserIsStrict|TestCloneChildren|" +
-	"TestLogs|TestExplainAgreesWithModule|TestSameAsPamCap|TestLongRunningHost"
+	"TestLogs|TestExplainAgreesWithModule|TestSameAsPamCap|TestLongRunningHost|" +
+	"TestDropInOwnership|TestDropInNotOpenedUnlessRegular|TestRefusedConfigGrantsUnknownUserNothing|TestManyDropInsFewDescriptors"
 
 func main() {
 	root, _ := os.Getwd()
