@@ -49,12 +49,13 @@ const (
 	recSize, execRecSize, fileSize, stackDepth                  = 40, 296, 256, 64
 )
 
-func openBPF(fs *tracefs) (t *bpfTracer, err error) {
-	t = &bpfTracer{fs: fs}
+func openBPF(fs *tracefs) (_ *bpfTracer, err error) {
+	// Every failure below returns nil: the deferred Close must see the
+	// tracer, not the nil being returned.
+	t := &bpfTracer{fs: fs}
 	defer func() {
 		if err != nil {
 			t.Close()
-			t = nil
 		}
 	}()
 	newMap := func(spec *ebpf.MapSpec) *ebpf.Map {

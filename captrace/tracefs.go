@@ -10,13 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // tracefs is the tracing filesystem, found mounted or mounted by us.
 type tracefs struct {
-	dir     string
-	mounted bool   // we mounted it, and unmount it at close
-	made    string // a mount point we made, removed at close
+	dir   string
+	mount int // the fd of our own mount (-1: found mounted), closed at close
 }
 
 // The capability event and the two scheduler events that let a trace
@@ -28,38 +29,48 @@ const (
 	exitEvent = "sched/sched_process_exit"
 )
 
-// openTracefs finds tracefs mounted, or mounts it on a directory of its
-// own: never on /sys/kernel/tracing, which another trace may find there
-// and lose when this one unmounts it (and a container's /sys is
-// read-only).
+// openTracefs finds tracefs mounted, or makes a mount of its own that is
+// attached nowhere: fsmount gives a file descriptor for it, which this
+// process alone holds and reaches its files through, in /proc/self/fd.
+// No mount namespace, not even this process's, ever shows it, and the
+// kernel lets it go with the last descriptor, when gocap ends or is
+// killed, SIGKILL included. (Mounting on a directory, even a private one,
+// would leave it mounted after a SIGKILL; and never on
+// /sys/kernel/tracing, where another trace may find it and lose it.)
 func openTracefs() (*tracefs, error) {
 	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
 		_, err := os.Stat(dir + "/events")
 		if err == nil {
-			return checkEvent(&tracefs{dir: dir})
+			return checkEvent(&tracefs{dir: dir, mount: -1})
 		}
 		if errors.Is(err, os.ErrPermission) {
 			return nil, fmt.Errorf("reading %s needs root", dir)
 		}
 	}
-	made, err := os.MkdirTemp("", "gocap-tracefs-")
-	if err != nil {
-		return nil, err
-	}
-	fs := &tracefs{dir: made, made: made, mounted: true}
-	err = syscall.Mount("tracefs", fs.dir, "tracefs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")
-	if err != nil {
-		fs.mounted = false
-		fs.close()
-		switch {
-		case errors.Is(err, syscall.EPERM):
-			return nil, errors.New("cannot mount tracefs: this needs root (CAP_SYS_ADMIN)")
-		case errors.Is(err, syscall.ENODEV):
-			return nil, errors.New("this kernel has no tracefs (CONFIG_TRACING)")
-		}
+	fd, err := mountDetached()
+	switch {
+	case errors.Is(err, unix.EPERM):
+		return nil, errors.New("cannot mount tracefs: this needs root (CAP_SYS_ADMIN)")
+	case errors.Is(err, unix.ENODEV):
+		return nil, errors.New("this kernel has no tracefs (CONFIG_TRACING)")
+	case err != nil:
 		return nil, fmt.Errorf("cannot mount tracefs: %w", err)
 	}
-	return checkEvent(fs)
+	return checkEvent(&tracefs{dir: fmt.Sprintf("/proc/self/fd/%d", fd), mount: fd})
+}
+
+// mountDetached makes a tracefs mount that is attached nowhere and
+// returns its file descriptor.
+func mountDetached() (int, error) {
+	ctx, err := unix.Fsopen("tracefs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(ctx)
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return -1, err
+	}
+	return unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
 }
 
 func checkEvent(fs *tracefs) (*tracefs, error) {
@@ -73,15 +84,11 @@ func checkEvent(fs *tracefs) (*tracefs, error) {
 	return fs, nil
 }
 
-// close unmounts what openTracefs mounted.
+// close lets go of the mount openTracefs made.
 func (fs *tracefs) close() {
-	if fs.mounted {
-		syscall.Unmount(fs.dir, syscall.MNT_DETACH)
-		fs.mounted = false
-	}
-	if fs.made != "" {
-		os.Remove(fs.made)
-		fs.made = ""
+	if fs.mount >= 0 {
+		unix.Close(fs.mount)
+		fs.mount = -1
 	}
 }
 
