@@ -16,6 +16,9 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"pam_gocap/internal/launch"
+	"pam_gocap/internal/quote"
 )
 
 // version is set at build time (-ldflags -X main.version=...).
@@ -67,8 +70,8 @@ func run(args []string, stdout, stderr io.Writer, sys system) int {
 		return runExplain(args[1:], stdout, stderr, sys)
 	case "trace":
 		return runTrace(args[1:], stdout, stderr, sys)
-	case launchCommand:
-		return runLaunch(args[1:], stderr)
+	case launch.Command:
+		return launch.Main(args[1:], stderr)
 	}
 	fmt.Fprintf(stderr, "gocap: unknown command %q\n%s", args[0], usage)
 	return 2
@@ -116,11 +119,11 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	return o, true
 }
 
-// writeJSON writes v as indented JSON, as every --format json does.
+// writeJSON writes v as indented JSON, as every --format json does, with
+// the control characters a terminal acts on escaped.
 func writeJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	data, _ := json.MarshalIndent(v, "", "  ")
+	w.Write(quote.JSON(append(data, '\n')))
 }
 
 // writeReport writes what explain and trace found, in the format asked for.

@@ -70,7 +70,7 @@ func hidden(r rune) bool {
 
 // Shell returns s as one word of a POSIX shell command line: as it is
 // when it holds only characters no shell treats specially, else in single
-// quotes (a ' inside as '\''). ok is false when no quoting makes s safe
+// quotes (a ' inside as '\”). ok is false when no quoting makes s safe
 // to paste: it is safe only if it holds no control
 // characters (a newline would end the command, ESC would change what the
 // terminal shows), no bytes that are not UTF-8 and no characters that hide
