@@ -119,14 +119,14 @@ func Words(words []string) string {
 
 // JSON makes JSON text from encoding/json safe for a terminal too: it
 // leaves the control characters below 0x20 escaped as the encoder did and
-// escapes DEL and the C1 controls, which the encoder passes through, as
-// \u escapes. They can only be inside strings, where JSON allows the
+// escapes DEL, the C1 controls and the characters that reorder text,
+// which the encoder passes through, as \u escapes. They can only be inside strings, where JSON allows the
 // escape, so the value read back is the same.
 func JSON(b []byte) []byte {
 	var out []byte
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r == 0x7f || hidden(r) {
 			if out == nil {
 				out = append(make([]byte, 0, len(b)+16), b[:i]...)
 			}

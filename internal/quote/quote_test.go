@@ -98,11 +98,11 @@ func TestWords(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	in := map[string]string{"p": "a\x1b\x7f\u009b\u0085zoë\u2028"}
+	in := map[string]string{"p": "a\x1b\x7f\u009b\u0085zoë\u2028\u202e"}
 	raw, _ := json.Marshal(in)
 	safe := JSON(raw)
 	for _, r := range string(safe) {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r < 0x20 || r == 0x7f || hidden(r) {
 			t.Errorf("%q holds %U", safe, r)
 		}
 	}
