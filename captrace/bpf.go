@@ -130,9 +130,11 @@ func openBPF(fs *tracefs) (_ *bpfTracer, err error) {
 	return t, nil
 }
 
+// bpfError says in one line that BPF was refused, without the library's
+// guesses (a low MEMLOCK limit) that do not apply.
 func bpfError(err error) error {
 	if errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("BPF refused (needs root, or CAP_BPF and CAP_PERFMON; a lockdown or seccomp may forbid it): %w", err)
+		return fmt.Errorf("BPF refused: %w (needs root, or CAP_BPF and CAP_PERFMON; a lockdown or seccomp may forbid it)", unix.EPERM)
 	}
 	return err
 }

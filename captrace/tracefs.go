@@ -4,20 +4,24 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // tracefs is the tracing filesystem, found mounted or mounted by us.
 type tracefs struct {
-	dir   string
-	mount int // the fd of our own mount (-1: found mounted), closed at close
+	dir     string
+	mount   int      // the fd of our own mount (-1: found mounted), closed at close
+	cleanup *os.File // tells the process removeAtExit started that we are done
 }
 
 // The capability event and the two scheduler events that let a trace
@@ -86,6 +90,10 @@ func checkEvent(fs *tracefs) (*tracefs, error) {
 
 // close lets go of the mount openTracefs made.
 func (fs *tracefs) close() {
+	if fs.cleanup != nil {
+		fs.cleanup.Close()
+		fs.cleanup = nil
+	}
 	if fs.mount >= 0 {
 		unix.Close(fs.mount)
 		fs.mount = -1
@@ -157,4 +165,76 @@ func (fs *tracefs) removeStaleInstances() {
 			os.Remove(filepath.Join(fs.dir, "instances", e.Name()))
 		}
 	}
+}
+
+// CleanupCommand is the hidden command by which the program that uses
+// captrace runs Cleanup: a tracepoint trace starts the running executable
+// with it, so that program's main must pass it on (gocap's does).
+const CleanupCommand = "__trace-cleanup"
+
+// removeAtExit starts a process that removes the instance name once this
+// process is done with it, however it ends: one killed with SIGKILL
+// cannot remove its instance, which would go on holding its buffers. The
+// process is in a session of its own, out of reach of the signals a
+// terminal sends gocap's process group. It is best effort: a later trace
+// removes what a dead one left (removeStaleInstances).
+func (fs *tracefs) removeAtExit(name string) {
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	done, tell, err := os.Pipe()
+	if err != nil {
+		return
+	}
+	defer done.Close()
+	cmd := exec.Command(self, CleanupCommand, fs.dir, name)
+	cmd.Args[0] = "gocap"
+	cmd.Stdin = done
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if fs.mount >= 0 {
+		// Its own copy of our mount, as its fd 3, where fs.dir points.
+		fd, err := unix.FcntlInt(uintptr(fs.mount), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			tell.Close()
+			return
+		}
+		mount := os.NewFile(uintptr(fd), "tracefs")
+		defer mount.Close()
+		cmd.Args[2] = "/proc/self/fd/3"
+		cmd.ExtraFiles = []*os.File{mount}
+	}
+	if err := cmd.Start(); err != nil {
+		tell.Close()
+		return
+	}
+	go cmd.Wait()
+	fs.cleanup = tell
+}
+
+// Cleanup is the process removeAtExit starts: TRACEFS INSTANCE. It waits
+// until standard input ends, when the tracing process is done or gone,
+// and then removes the instance if it is still there.
+func Cleanup(args []string) int {
+	var pid int
+	var ns uint64
+	if len(args) != 2 || (args[0] != "/proc/self/fd/3" && args[0] != "/sys/kernel/tracing" && args[0] != "/sys/kernel/debug/tracing") {
+		return 2
+	}
+	if n, _ := fmt.Sscanf(args[1], "gocap-trace-%d-%d", &pid, &ns); n != 2 || args[1] != instanceName(pid) {
+		return 2
+	}
+	io.Copy(io.Discard, os.Stdin)
+	dir := filepath.Join(args[0], "instances", args[1])
+	for i := 0; i < 100; i++ { // EBUSY while the kernel lets go of it
+		switch err := syscall.Rmdir(dir); err {
+		case nil, syscall.ENOENT:
+			return 0
+		case syscall.EBUSY:
+			time.Sleep(10 * time.Millisecond)
+		default:
+			return 1
+		}
+	}
+	return 1
 }

@@ -36,6 +36,7 @@ func openTracepoint(fs *tracefs) (*tracepointTracer, error) {
 		fs.close()
 		return nil, fmt.Errorf("cannot make a tracefs instance: %w", err)
 	}
+	fs.removeAtExit(filepath.Base(t.dir))
 	err := t.write("options/event-fork", "1")
 	if err == nil {
 		err = t.write("buffer_size_kb", "4096")
