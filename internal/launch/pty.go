@@ -27,6 +27,7 @@ type terminal struct {
 	// With gocap's input a terminal: its settings, put back at close,
 	// and what stops the relay of its input.
 	saved              *unix.Termios
+	in                 int // gocap's standard input
 	stopIn, stoppedIn  *os.File
 	outDone, inDone    chan struct{}
 	winch              chan os.Signal
@@ -43,11 +44,15 @@ func isTerminal(fd int) bool {
 // terminal, which is put in raw mode when it is gocap's input.
 func openTerminal(s *Spec) (*terminal, error) {
 	std := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
-	t := &terminal{files: std, ctty: -1}
+	var fds [3]int
+	for i, f := range std {
+		fds[i] = int(f.Fd())
+	}
+	t := &terminal{files: std, ctty: -1, in: fds[0]}
 	src := -1 // a terminal of gocap's, for settings and size
-	for _, fd := range []int{1, 2, 0} {
-		if src < 0 && isTerminal(fd) {
-			src, t.out = fd, std[fd]
+	for _, i := range []int{1, 2, 0} {
+		if src < 0 && isTerminal(fds[i]) {
+			src, t.out = fds[i], std[i]
 		}
 	}
 	if src < 0 {
@@ -68,18 +73,18 @@ func openTerminal(s *Spec) (*terminal, error) {
 		unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tios)
 	}
 	t.resize(src)
-	for fd := 0; fd < 3; fd++ {
+	for i, fd := range fds {
 		if isTerminal(fd) {
-			t.files[fd] = slave
+			t.files[i] = slave
 			if t.ctty < 0 {
-				t.ctty = fd
+				t.ctty = i
 			}
 		}
 	}
 	if t.files[0] == slave {
-		saved, err := unix.IoctlGetTermios(0, unix.TCGETS)
+		saved, err := unix.IoctlGetTermios(t.in, unix.TCGETS)
 		if err == nil {
-			err = unix.IoctlSetTermios(0, unix.TCSETS, rawMode(*saved))
+			err = unix.IoctlSetTermios(t.in, unix.TCSETS, rawMode(*saved))
 		}
 		if err != nil {
 			t.close()
@@ -182,7 +187,7 @@ func (t *terminal) started() {
 func (t *terminal) copyInput() {
 	defer close(t.inDone)
 	buf := make([]byte, 4096)
-	fds := []unix.PollFd{{Fd: 0, Events: unix.POLLIN}, {Fd: int32(t.stoppedIn.Fd()), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(t.in), Events: unix.POLLIN}, {Fd: int32(t.stoppedIn.Fd()), Events: unix.POLLIN}}
 	for {
 		if _, err := unix.Poll(fds, -1); err != nil {
 			if err == unix.EINTR {
@@ -193,7 +198,7 @@ func (t *terminal) copyInput() {
 		if fds[1].Revents != 0 || fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
 			return
 		}
-		n, err := unix.Read(0, buf)
+		n, err := unix.Read(t.in, buf)
 		if n <= 0 || err != nil {
 			return
 		}
@@ -229,7 +234,7 @@ func (t *terminal) close() {
 			t.stoppedIn.Close()
 		}
 		if t.saved != nil {
-			unix.IoctlSetTermios(0, unix.TCSETS, t.saved)
+			unix.IoctlSetTermios(t.in, unix.TCSETS, t.saved)
 		}
 		if t.winch != nil {
 			signal.Stop(t.winch)
