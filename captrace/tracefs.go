@@ -214,7 +214,8 @@ func (fs *tracefs) removeAtExit(name string) {
 
 // Cleanup is the process removeAtExit starts: TRACEFS INSTANCE. It waits
 // until standard input ends, when the tracing process is done or gone,
-// and then removes the instance if it is still there.
+// and then removes the instance if it is there (trying for 5 s while the
+// kernel still holds it).
 func Cleanup(args []string) int {
 	var pid int
 	var ns uint64
@@ -226,7 +227,7 @@ func Cleanup(args []string) int {
 	}
 	io.Copy(io.Discard, os.Stdin)
 	dir := filepath.Join(args[0], "instances", args[1])
-	for i := 0; i < 100; i++ { // EBUSY while the kernel lets go of it
+	for i := 0; i < 500; i++ { // EBUSY while the kernel lets go of it
 		switch err := syscall.Rmdir(dir); err {
 		case nil, syscall.ENOENT:
 			return 0

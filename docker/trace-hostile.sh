@@ -164,6 +164,10 @@ for m in tracepoint bpf; do
 	kill "$(cat /tmp/killed.pid)"
 	sleep 0.5
 	check "$m: SIGKILLed: nothing mounted or left" "$(no_tracefs)" ""
+	for _ in $(seq 50); do # its remover may wait for the kernel to let go
+		[ -z "$(instances)" ] && break
+		sleep 0.1
+	done
 	check "$m: SIGKILLed: no instance left" "$(instances)" ""
 done
 summary

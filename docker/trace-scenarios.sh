@@ -181,8 +181,11 @@ pid=$!
 sleep 1
 kill -KILL $pid
 pkill -xf 'sleep 10'
-sleep 0.5
 ns=$(stat -L -c %i /proc/self/ns/pid) # instances are the kernel's: others may be tracing
+for _ in $(seq 50); do # its remover may wait for the kernel to let go
+	[ "$(ls $T/instances | grep -c "^gocap-trace-[0-9]*-$ns\$")" = 0 ] && break
+	sleep 0.1
+done
 check "SIGKILL leaves no instance" "$(ls $T/instances | grep -c "^gocap-trace-[0-9]*-$ns\$")" 0
 mkdir $T/instances/gocap-trace-4194305-$ns # past any pid
 tr_json tracepoint - true
