@@ -114,7 +114,7 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 
 	status, err := launch.Run(spec, t, sigs)
 	if err != nil {
-		if o.user != "" {
+		if errors.Is(err, launch.ErrNotStarted) && o.user != "" {
 			err = fmt.Errorf("%w as %s", err, quote.Terminal(o.user))
 		}
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)

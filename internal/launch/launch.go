@@ -48,6 +48,11 @@ const (
 	ExitCannotRun = 126
 )
 
+// ErrNotStarted is Run's error when the launcher ended before it was
+// ready: it could not become the user (and said why on its standard
+// error).
+var ErrNotStarted = errors.New("the process to trace could not start")
+
 // Spec is what the launcher does: as whom, with what, where.
 type Spec struct {
 	Path string   // the program, an absolute path
@@ -122,7 +127,7 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (int, error) {
 	if n, _ := readyR.Read(b[:]); n != 1 {
 		<-exited
 		term.finish()
-		return 0, errors.New("the process to trace could not start")
+		return 0, ErrNotStarted
 	}
 	if err := t.Arm(cmd.Process.Pid); err != nil {
 		cmd.Process.Kill()
