@@ -102,7 +102,7 @@ test: deps-build deps-test deps-docker test-unit test-module test-package fuzz d
 # Each fuzz target for FUZZTIME, with its count of inputs run
 # (tests/fuzz.sh).
 FUZZTIME ?= 60s
-FUZZ_TARGETS = FuzzParseIAB FuzzFindRule FuzzParseArgs
+FUZZ_TARGETS = FuzzParseIAB FuzzFindRule FuzzParseArgs FuzzQuote
 fuzz:
 	bash tests/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
@@ -158,7 +158,7 @@ demo: deps-build deps-docker
 test-unit: | deps-build
 	$(GO) vet ./...
 	bash tests/build-constraints.sh
-	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./captrace/... ./cmd/gocap/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./captrace/... ./cmd/gocap/... ./internal/...
 
 # The module through the real libpam, in C and Go hosts (root).
 test-module: deps-test $(TEST_BUILD)

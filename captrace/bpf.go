@@ -49,12 +49,13 @@ const (
 	recSize, execRecSize, fileSize, stackDepth                  = 40, 296, 256, 64
 )
 
-func openBPF(fs *tracefs) (t *bpfTracer, err error) {
-	t = &bpfTracer{fs: fs}
+func openBPF(fs *tracefs) (_ *bpfTracer, err error) {
+	// Every failure below returns nil: the deferred Close must see the
+	// tracer, not the nil being returned.
+	t := &bpfTracer{fs: fs}
 	defer func() {
 		if err != nil {
 			t.Close()
-			t = nil
 		}
 	}()
 	newMap := func(spec *ebpf.MapSpec) *ebpf.Map {
@@ -129,9 +130,11 @@ func openBPF(fs *tracefs) (t *bpfTracer, err error) {
 	return t, nil
 }
 
+// bpfError says in one line that BPF was refused, without the library's
+// guesses (a low MEMLOCK limit) that do not apply.
 func bpfError(err error) error {
 	if errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("BPF refused (needs root, or CAP_BPF and CAP_PERFMON; a lockdown or seccomp may forbid it): %w", err)
+		return fmt.Errorf("BPF refused: %w (needs root, or CAP_BPF and CAP_PERFMON; a lockdown or seccomp may forbid it)", unix.EPERM)
 	}
 	return err
 }

@@ -4,19 +4,24 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tracefs is the tracing filesystem, found mounted or mounted by us.
 type tracefs struct {
 	dir     string
-	mounted bool   // we mounted it, and unmount it at close
-	made    string // a mount point we made, removed at close
+	mount   int      // the fd of our own mount (-1: found mounted), closed at close
+	cleanup *os.File // tells the process removeAtExit started that we are done
 }
 
 // The capability event and the two scheduler events that let a trace
@@ -28,38 +33,48 @@ const (
 	exitEvent = "sched/sched_process_exit"
 )
 
-// openTracefs finds tracefs mounted, or mounts it on a directory of its
-// own: never on /sys/kernel/tracing, which another trace may find there
-// and lose when this one unmounts it (and a container's /sys is
-// read-only).
+// openTracefs finds tracefs mounted, or makes a mount of its own that is
+// attached nowhere: fsmount gives a file descriptor for it, which this
+// process alone holds and reaches its files through, in /proc/self/fd.
+// No mount namespace, not even this process's, ever shows it, and the
+// kernel lets it go with the last descriptor, when gocap ends or is
+// killed, SIGKILL included. (Mounting on a directory, even a private one,
+// would leave it mounted after a SIGKILL; and never on
+// /sys/kernel/tracing, where another trace may find it and lose it.)
 func openTracefs() (*tracefs, error) {
 	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
 		_, err := os.Stat(dir + "/events")
 		if err == nil {
-			return checkEvent(&tracefs{dir: dir})
+			return checkEvent(&tracefs{dir: dir, mount: -1})
 		}
 		if errors.Is(err, os.ErrPermission) {
 			return nil, fmt.Errorf("reading %s needs root", dir)
 		}
 	}
-	made, err := os.MkdirTemp("", "gocap-tracefs-")
-	if err != nil {
-		return nil, err
-	}
-	fs := &tracefs{dir: made, made: made, mounted: true}
-	err = syscall.Mount("tracefs", fs.dir, "tracefs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")
-	if err != nil {
-		fs.mounted = false
-		fs.close()
-		switch {
-		case errors.Is(err, syscall.EPERM):
-			return nil, errors.New("cannot mount tracefs: this needs root (CAP_SYS_ADMIN)")
-		case errors.Is(err, syscall.ENODEV):
-			return nil, errors.New("this kernel has no tracefs (CONFIG_TRACING)")
-		}
+	fd, err := mountDetached()
+	switch {
+	case errors.Is(err, unix.EPERM):
+		return nil, errors.New("cannot mount tracefs: this needs root (CAP_SYS_ADMIN)")
+	case errors.Is(err, unix.ENODEV):
+		return nil, errors.New("this kernel has no tracefs (CONFIG_TRACING)")
+	case err != nil:
 		return nil, fmt.Errorf("cannot mount tracefs: %w", err)
 	}
-	return checkEvent(fs)
+	return checkEvent(&tracefs{dir: fmt.Sprintf("/proc/self/fd/%d", fd), mount: fd})
+}
+
+// mountDetached makes a tracefs mount that is attached nowhere and
+// returns its file descriptor.
+func mountDetached() (int, error) {
+	ctx, err := unix.Fsopen("tracefs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(ctx)
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return -1, err
+	}
+	return unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
 }
 
 func checkEvent(fs *tracefs) (*tracefs, error) {
@@ -73,15 +88,15 @@ func checkEvent(fs *tracefs) (*tracefs, error) {
 	return fs, nil
 }
 
-// close unmounts what openTracefs mounted.
+// close lets go of the mount openTracefs made.
 func (fs *tracefs) close() {
-	if fs.mounted {
-		syscall.Unmount(fs.dir, syscall.MNT_DETACH)
-		fs.mounted = false
+	if fs.cleanup != nil {
+		fs.cleanup.Close()
+		fs.cleanup = nil
 	}
-	if fs.made != "" {
-		os.Remove(fs.made)
-		fs.made = ""
+	if fs.mount >= 0 {
+		unix.Close(fs.mount)
+		fs.mount = -1
 	}
 }
 
@@ -150,4 +165,77 @@ func (fs *tracefs) removeStaleInstances() {
 			os.Remove(filepath.Join(fs.dir, "instances", e.Name()))
 		}
 	}
+}
+
+// CleanupCommand is the hidden command by which the program that uses
+// captrace runs Cleanup: a tracepoint trace starts the running executable
+// with it, so that program's main must pass it on (gocap's does).
+const CleanupCommand = "__trace-cleanup"
+
+// removeAtExit starts a process that removes the instance name once this
+// process is done with it, however it ends: one killed with SIGKILL
+// cannot remove its instance, which would go on holding its buffers. The
+// process is in a session of its own, out of reach of the signals a
+// terminal sends gocap's process group. It is best effort: a later trace
+// removes what a dead one left (removeStaleInstances).
+func (fs *tracefs) removeAtExit(name string) {
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	done, tell, err := os.Pipe()
+	if err != nil {
+		return
+	}
+	defer done.Close()
+	cmd := exec.Command(self, CleanupCommand, fs.dir, name)
+	cmd.Args[0] = "gocap"
+	cmd.Stdin = done
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if fs.mount >= 0 {
+		// Its own copy of our mount, as its fd 3, where fs.dir points.
+		fd, err := unix.FcntlInt(uintptr(fs.mount), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			tell.Close()
+			return
+		}
+		mount := os.NewFile(uintptr(fd), "tracefs")
+		defer mount.Close()
+		cmd.Args[2] = "/proc/self/fd/3"
+		cmd.ExtraFiles = []*os.File{mount}
+	}
+	if err := cmd.Start(); err != nil {
+		tell.Close()
+		return
+	}
+	go cmd.Wait()
+	fs.cleanup = tell
+}
+
+// Cleanup is the process removeAtExit starts: TRACEFS INSTANCE. It waits
+// until standard input ends, when the tracing process is done or gone,
+// and then removes the instance if it is there (trying for 5 s while the
+// kernel still holds it).
+func Cleanup(args []string) int {
+	var pid int
+	var ns uint64
+	if len(args) != 2 || (args[0] != "/proc/self/fd/3" && args[0] != "/sys/kernel/tracing" && args[0] != "/sys/kernel/debug/tracing") {
+		return 2
+	}
+	if n, _ := fmt.Sscanf(args[1], "gocap-trace-%d-%d", &pid, &ns); n != 2 || args[1] != instanceName(pid) {
+		return 2
+	}
+	io.Copy(io.Discard, os.Stdin)
+	dir := filepath.Join(args[0], "instances", args[1])
+	for i := 0; i < 500; i++ { // EBUSY while the kernel lets go of it
+		switch err := syscall.Rmdir(dir); err {
+		case nil, syscall.ENOENT:
+			return 0
+		case syscall.EBUSY:
+			time.Sleep(10 * time.Millisecond)
+		default:
+			return 1
+		}
+	}
+	return 1
 }

@@ -32,6 +32,8 @@ type tracepointTracer struct {
 func openTracepoint(fs *tracefs) (*tracepointTracer, error) {
 	fs.removeStaleInstances()
 	t := &tracepointTracer{fs: fs, dir: filepath.Join(fs.dir, "instances", instanceName(os.Getpid())), pipe: -1}
+	// The remover first, so that the instance is never without one.
+	fs.removeAtExit(filepath.Base(t.dir))
 	if err := os.Mkdir(t.dir, 0o700); err != nil {
 		fs.close()
 		return nil, fmt.Errorf("cannot make a tracefs instance: %w", err)

@@ -25,12 +25,14 @@ bash docker/base-image.sh debian:bookworm-slim
 
 make -s deb
 rm -rf $ctx && mkdir -p $ctx
-cp docker/setup.sh docker/scenarios.sh docker/trace-scenarios.sh docker/checks.sh docker/demo.sh $ctx/
+cp docker/setup.sh docker/scenarios.sh docker/trace-scenarios.sh docker/trace-hostile.sh docker/checks.sh docker/demo.sh $ctx/
 cp build/pam-gocap_*.deb $ctx/pam-gocap.deb
 ${CC:-cc} -O2 -Wall -o $ctx/rawprobe docker/c/rawprobe.c
 ${CC:-cc} -O2 -Wall -pthread -o $ctx/forkprobe docker/c/forkprobe.c
 ${CC:-cc} -O2 -Wall -o $ctx/deferhost docker/c/deferhost.c -lpam
 ${CC:-cc} -O2 -Wall -o $ctx/fakehelper tests/c/fakehelper.c
+${CC:-cc} -O2 -Wall -o $ctx/tiocsti docker/c/tiocsti.c
+${CC:-cc} -O2 -Wall -o $ctx/nobpf docker/c/nobpf.c
 # Debian's docker.io has no buildx: the classic builder, its deprecation
 # notice kept out of sight unless the build fails.
 build() { # build IMAGE DOCKERFILE CONTEXT
@@ -80,8 +82,12 @@ if [ "$mode" = trace ]; then
 		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 		--sysctl net.ipv4.ping_group_range="1 0" "$img/test" sleep infinity >/dev/null
 	docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd'
-	docker exec "$name" /opt/pam-gocap-test/trace-scenarios.sh | tee build/docker-trace.log
-	exit "${PIPESTATUS[0]}"
+	status=0
+	docker exec "$name" /opt/pam-gocap-test/trace-scenarios.sh | tee build/docker-trace.log || status=1
+	docker exec "$name" /opt/pam-gocap-test/trace-hostile.sh | tee build/docker-trace-hostile.log || status=1
+	cat build/docker-trace.log build/docker-trace-hostile.log |
+		awk '/ passed, .* failed$/ { p += $1; f += $3 } END { printf "trace: %d passed, %d failed\n", p, f }'
+	exit $status
 fi
 
 # SYS_NICE joins Docker's default capabilities for the ^cap_sys_nice cases.

@@ -3,7 +3,7 @@
 //
 //	gocap check [FILE] [--args "MODULE ARGS"] [--format text|json]
 //	gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--service su|login|sshd] [--format text|json]
-//	gocap trace [--user USER] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
+//	gocap trace [--user USER [--keep-env NAME]...] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
 //	gocap --version
 //	gocap help
 package main
@@ -16,6 +16,10 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"pam_gocap/captrace"
+	"pam_gocap/internal/launch"
+	"pam_gocap/internal/quote"
 )
 
 // version is set at build time (-ldflags -X main.version=...).
@@ -31,14 +35,16 @@ const usage = `usage:
       authenticate and setcred do, with --file what a program with file
       capabilities at PATH gets after USER's shell runs it, and with
       --service what reaches the session that su, login or sshd starts.
-  gocap trace [--user USER] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
-      Run CMD (as USER, with what a login gives USER, when given) and record
-      every capability check that CMD and what it starts make, until CMD
-      exits; then report them to standard error (or FILE), with the
-      capability.conf line and setcap commands for what was denied. Exit as
-      CMD did; 125 when the trace failed, 126 or 127 when CMD could not run.
-      Also --config FILE, --args "MODULE ARGS" and --service su|login|sshd,
-      as for explain.
+  gocap trace [--user USER [--keep-env NAME]...] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
+      Run CMD (as USER, with what a login gives USER and a login's
+      environment in USER's home, when given; --keep-env keeps a variable)
+      in a session of its own, on a pseudo-terminal of its own when gocap
+      has a terminal, and record every capability check that CMD and what
+      it starts make, until CMD exits; then report them to standard error
+      (or FILE), with the capability.conf line and setcap commands for what
+      was denied. Exit as CMD did; 125 when the trace failed, 126 or 127
+      when CMD could not run. Also --config FILE, --args "MODULE ARGS" and
+      --service su|login|sshd, as for explain.
   gocap --version
   gocap help
 `
@@ -67,8 +73,10 @@ func run(args []string, stdout, stderr io.Writer, sys system) int {
 		return runExplain(args[1:], stdout, stderr, sys)
 	case "trace":
 		return runTrace(args[1:], stdout, stderr, sys)
-	case launchCommand:
-		return runLaunch(args[1:], stderr)
+	case launch.Command:
+		return launch.Main(args[1:], stderr)
+	case captrace.CleanupCommand:
+		return captrace.Cleanup(args[1:])
 	}
 	fmt.Fprintf(stderr, "gocap: unknown command %q\n%s", args[0], usage)
 	return 2
@@ -116,11 +124,11 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	return o, true
 }
 
-// writeJSON writes v as indented JSON, as every --format json does.
+// writeJSON writes v as indented JSON, as every --format json does, with
+// the control characters a terminal acts on escaped.
 func writeJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	data, _ := json.MarshalIndent(v, "", "  ")
+	w.Write(quote.JSON(append(data, '\n')))
 }
 
 // writeReport writes what explain and trace found, in the format asked for.

@@ -10,44 +10,31 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"pam_gocap/capconf"
 	"pam_gocap/captrace"
+	"pam_gocap/internal/launch"
+	"pam_gocap/internal/quote"
 )
 
 // Exit codes of gocap trace when the command did not run, as timeout(1)
 // and env(1) have them; otherwise it exits as the command did.
 const (
-	exitTraceFailed = 125
-	exitCannotRun   = 126
+	exitTraceFailed = launch.ExitFailed
+	exitCannotRun   = launch.ExitCannotRun
 	exitNotFound    = 127
 )
 
-// launchCommand is the hidden command that the traced process starts as:
-// it takes the user's credentials and capabilities, says it is ready, waits
-// until the trace is armed and then execs the command, so that the trace
-// sees everything the command does and nothing gocap does.
-const launchCommand = "__trace-launch"
-
-func init() {
-	// The launcher must exec from its main thread, whose tid is its pid,
-	// the task the trace follows; and its capabilities are set there.
-	if len(os.Args) > 1 && os.Args[1] == launchCommand {
-		runtime.LockOSThread()
-	}
-}
-
 type traceOptions struct {
 	user, via, format, config, args, service, output string
+	keepEnv                                          []string
 	command                                          []string
 }
 
@@ -62,6 +49,13 @@ func parseTraceOptions(argv []string, stderr io.Writer) (*traceOptions, bool) {
 	fs.StringVar(&o.args, "args", "", "module arguments")
 	fs.StringVar(&o.service, "service", "login", "su, login or sshd")
 	fs.StringVar(&o.output, "o", "", "write the report to this file instead of standard error")
+	fs.Func("keep-env", "keep this variable of gocap's environment (with --user)", func(name string) error {
+		if !launch.ValidName(name) {
+			return fmt.Errorf("%s is not the name of a variable", quote.Terminal(name))
+		}
+		o.keepEnv = append(o.keepEnv, name)
+		return nil
+	})
 	if err := fs.Parse(argv); err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
 		return nil, false
@@ -76,24 +70,12 @@ func parseTraceOptions(argv []string, stderr io.Writer) (*traceOptions, bool) {
 		fmt.Fprintf(stderr, "gocap trace: --service is su, login or sshd, not %q\n", o.service)
 	case o.via != "" && !slices.Contains(captrace.Methods, o.via):
 		fmt.Fprintf(stderr, "gocap trace: --via is %s, not %q\n", strings.Join(captrace.Methods, " or "), o.via)
+	case len(o.keepEnv) > 0 && o.user == "":
+		fmt.Fprintln(stderr, "gocap trace: --keep-env applies with --user (without, the command has gocap's environment)")
 	default:
 		return o, true
 	}
 	return nil, false
-}
-
-// launch is what the traced process does as the user: the credentials and
-// capabilities of a login, then exec.
-type launch struct {
-	uid, gid    int
-	groups      []int
-	inh, amb    uint64
-	boundDrop   uint64
-	asUser      bool
-	path        string
-	args, env   []string
-	description string       // "as alice" or ""
-	explained   *Explanation // with --user: what pam_gocap gives the user
 }
 
 func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
@@ -101,9 +83,21 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 	if !ok {
 		return 2
 	}
-	l, code := prepareLaunch(o, stderr, sys)
-	if l == nil {
+	spec, ex, code := prepareLaunch(o, stderr, sys)
+	if spec == nil {
 		return code
+	}
+	// The report file is opened before the command runs, so that nothing
+	// the command does to its path changes which file gocap writes.
+	out := stderr
+	if o.output != "" {
+		f, err := openReport(o.output)
+		if err != nil {
+			fmt.Fprintf(stderr, "gocap trace: %v\n", err)
+			return exitTraceFailed
+		}
+		defer f.Close()
+		out = f
 	}
 	t, err := captrace.Open(o.via)
 	if err != nil {
@@ -111,14 +105,18 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		return exitTraceFailed
 	}
 	defer t.Close()
-	// A Ctrl-C reaches the command from the terminal; gocap waits for it to
-	// end and then reports. Other signals are passed on to the command.
+	// The command has a session of its own: gocap passes on the signals
+	// that end a command (a Ctrl-C it gets from its own terminal
+	// included), waits for it to end and then reports.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	status, err := traceRun(t, l, sigs)
+	status, err := launch.Run(spec, t, sigs)
 	if err != nil {
+		if errors.Is(err, launch.ErrNotStarted) && o.user != "" {
+			err = fmt.Errorf("%w as %s", err, quote.Terminal(o.user))
+		}
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
 		return exitTraceFailed
 	}
@@ -127,72 +125,98 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
 		return exitTraceFailed
 	}
-	rep := buildReport(o, l, t.Method(), status, events)
-	out := stderr
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			fmt.Fprintf(stderr, "gocap trace: %v\n", err)
-			return exitTraceFailed
-		}
-		defer f.Close()
-		out = f
-	}
-	writeReport(out, o.format, rep)
+	writeReport(out, o.format, buildReport(o, spec.Path, ex, t.Method(), status, events))
 	return status
 }
 
+// openReport opens the report file for writing as root does it for a
+// user it does not trust: never through a symlink (O_NOFOLLOW), never
+// stalled by a FIFO (O_NONBLOCK), and only a regular file with no other
+// name, which could be a file of root's. It is emptied once it is known
+// to be such a file.
+func openReport(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s: a symlink; the report is written to a file, never through a link", quote.Terminal(path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", quote.Terminal(path), err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	switch {
+	case err != nil:
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		err = errors.New("not a regular file")
+	case st.Nlink > 1:
+		err = fmt.Errorf("a file with %d names (hard links); the report is written to a file of its own", st.Nlink)
+	default:
+		err = unix.Ftruncate(fd, 0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", quote.Terminal(path), err)
+	}
+	return f, nil
+}
+
 // prepareLaunch finds the command and, with --user, what a login gives the
-// user. It returns nil and the exit code when that fails.
-func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch, int) {
+// user and the environment it starts with. It returns nil and the exit
+// code when that fails.
+func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch.Spec, *Explanation, int) {
 	path, err := exec.LookPath(o.command[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
+		fmt.Fprintf(stderr, "gocap trace: %s\n", quote.Terminal(err.Error()))
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return nil, exitNotFound
+			return nil, nil, exitNotFound
 		}
-		return nil, exitCannotRun
+		return nil, nil, exitCannotRun
 	}
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	l := &launch{path: path, args: o.command, env: os.Environ()}
+	// Without --user the command is root's own: it runs with gocap's
+	// environment, in gocap's directory, as a command run by time(1) does.
+	spec := &launch.Spec{Path: path, Args: o.command, Env: os.Environ()}
 	if o.user == "" {
-		return l, 0
+		return spec, nil, 0
 	}
 	u, err := user.Lookup(o.user)
 	if err != nil {
-		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
-		return nil, exitTraceFailed
+		fmt.Fprintf(stderr, "gocap trace: %s\n", quote.Terminal(err.Error()))
+		return nil, nil, exitTraceFailed
 	}
-	l.asUser, l.description = true, "as "+o.user
-	l.uid, _ = strconv.Atoi(u.Uid)
-	l.gid, _ = strconv.Atoi(u.Gid)
+	spec.AsUser = true
+	spec.UID, _ = strconv.Atoi(u.Uid)
+	spec.GID, _ = strconv.Atoi(u.Gid)
 	gids, err := u.GroupIds()
 	if err != nil {
-		fmt.Fprintf(stderr, "gocap trace: groups of %s: %v\n", o.user, err)
-		return nil, exitTraceFailed
+		fmt.Fprintf(stderr, "gocap trace: groups of %s: %v\n", quote.Terminal(o.user), err)
+		return nil, nil, exitTraceFailed
 	}
 	for _, g := range gids {
 		n, _ := strconv.Atoi(g)
-		l.groups = append(l.groups, n)
+		spec.Groups = append(spec.Groups, n)
 	}
 	ex, err := explain(o.user, moduleArgv(o.args, o.config), "", sys)
 	if err == nil {
 		ex.Session, err = sessionFor(o.service, ex)
 	}
-	l.explained = ex
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
-		return nil, exitTraceFailed
+		return nil, nil, exitTraceFailed
 	}
-	l.inh, l.amb = namesToBits(ex.Session.Inheritable), namesToBits(ex.Session.Ambient)
-	if ex.Action == "apply" || l.inh != 0 {
-		l.boundDrop = namesToBits(ex.BoundingDrop)
+	spec.Inh, spec.Amb = namesToBits(ex.Session.Inheritable), namesToBits(ex.Session.Ambient)
+	if ex.Action == "apply" || spec.Inh != 0 {
+		spec.BoundDrop = namesToBits(ex.BoundingDrop)
 	}
-	home := u.HomeDir
-	l.env = setEnv(l.env, "HOME="+home, "USER="+o.user, "LOGNAME="+o.user)
-	return l, 0
+	acct := launch.Account{Name: o.user, Home: u.HomeDir, Shell: launch.LoginShell(o.user)}
+	spec.Env, spec.Dir = launch.LoginEnv(acct, os.Environ(), o.keepEnv), u.HomeDir
+	if spec.Dir == "" {
+		spec.Dir = "/"
+	}
+	return spec, ex, 0
 }
 
 func namesToBits(names []string) uint64 {
@@ -201,230 +225,6 @@ func namesToBits(names []string) uint64 {
 	}
 	iab, _ := capconf.ParseIAB(strings.Join(names, ","))
 	return iab.Inh
-}
-
-func setEnv(env []string, vars ...string) []string {
-	for _, v := range vars {
-		name, _, _ := strings.Cut(v, "=")
-		out := env[:0:0]
-		for _, e := range env {
-			if !strings.HasPrefix(e, name+"=") {
-				out = append(out, e)
-			}
-		}
-		env = append(out, v)
-	}
-	return env
-}
-
-// traceRun starts the launcher, arms the trace on it, lets it exec the
-// command and waits for the command; it returns the command's exit code
-// (128+N for a signal, as a shell has it).
-func traceRun(t captrace.Tracer, l *launch, sigs <-chan os.Signal) (int, error) {
-	goR, goW, err := os.Pipe()
-	if err != nil {
-		return 0, err
-	}
-	defer goR.Close()
-	defer goW.Close()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return 0, err
-	}
-	defer readyR.Close()
-	self, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	marker := "nomarker"
-	if t.Marker() != nil {
-		marker = "marker"
-	}
-	cmd := exec.Command(self, append([]string{launchCommand, l.encode(), marker, "--", l.path}, l.args...)...)
-	cmd.Args[0] = "gocap"
-	cmd.Env = l.env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{goR, readyW, t.Marker()} // fds 3, 4, 5
-	if err := cmd.Start(); err != nil {
-		readyW.Close()
-		return 0, err
-	}
-	readyW.Close()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var b [1]byte
-	if n, _ := readyR.Read(b[:]); n != 1 {
-		<-exited
-		return 0, fmt.Errorf("the process to trace could not start as %s", strings.TrimPrefix(l.description, "as "))
-	}
-	if err := t.Arm(cmd.Process.Pid); err != nil {
-		cmd.Process.Kill()
-		<-exited
-		return 0, err
-	}
-	goW.Write([]byte{'g'})
-	goW.Close()
-	for {
-		select {
-		case sig := <-sigs:
-			if sig != syscall.SIGINT && sig != syscall.SIGQUIT { // those come from the terminal
-				cmd.Process.Signal(sig)
-			}
-		case <-exited:
-			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			if ws.Signaled() {
-				return 128 + int(ws.Signal()), nil
-			}
-			return ws.ExitStatus(), nil
-		}
-	}
-}
-
-// encode gives the launcher its instructions as one argument.
-func (l *launch) encode() string {
-	if !l.asUser {
-		return "caller"
-	}
-	groups := make([]string, len(l.groups))
-	for i, g := range l.groups {
-		groups[i] = strconv.Itoa(g)
-	}
-	return fmt.Sprintf("%d:%d:%s:%x:%x:%x", l.uid, l.gid, strings.Join(groups, ","), l.inh, l.amb, l.boundDrop)
-}
-
-// runLaunch is the traced process before it execs: SPEC marker|nomarker --
-// PATH ARGV0 ARGS...; fd 3 says go, fd 4 is told when it is ready, fd 5 is
-// the trace's marker.
-func runLaunch(argv []string, stderr io.Writer) int {
-	if len(argv) < 5 || argv[2] != "--" {
-		fmt.Fprintln(stderr, "gocap: "+launchCommand+" is gocap trace's own")
-		return 2
-	}
-	if argv[0] != "caller" {
-		if err := becomeUser(argv[0]); err != nil {
-			fmt.Fprintf(stderr, "gocap trace: %v\n", err)
-			return exitTraceFailed
-		}
-	}
-	if argv[1] == "marker" {
-		if _, err := unix.Write(5, []byte(captrace.SeedMarker(os.Getpid()))); err != nil {
-			fmt.Fprintf(stderr, "gocap trace: marker: %v\n", err)
-			return exitTraceFailed
-		}
-		unix.Close(5)
-	}
-	// What the exec needs is made now, before the trace is armed.
-	path, err1 := syscall.BytePtrFromString(argv[3])
-	args, err2 := syscall.SlicePtrFromStrings(argv[4:])
-	env, err3 := syscall.SlicePtrFromStrings(os.Environ())
-	if err := errors.Join(err1, err2, err3); err != nil {
-		fmt.Fprintf(stderr, "gocap trace: %s: %v\n", argv[3], err)
-		return exitCannotRun
-	}
-	if err := restoreNofile(); err != nil {
-		fmt.Fprintf(stderr, "gocap trace: the limit on open files: %v\n", err)
-		return exitTraceFailed
-	}
-	syscall.CloseOnExec(3)
-	if errno := readyWaitExec(path, &args[0], &env[0]); errno != 0 {
-		fmt.Fprintf(stderr, "gocap trace: %s: %v\n", argv[3], errno)
-		return exitCannotRun
-	}
-	return exitTraceFailed // the trace was not armed
-}
-
-// readyWaitExec says ready on fd 4, waits for the go-ahead on fd 3 and
-// execs. The trace is armed in that wait, on this thread, so from the
-// first system call to the exec nothing else may run here: the runtime's
-// own requests (a new thread's stack, a larger heap) would be counted as
-// the command's. So the calls are raw (the scheduler never learns of
-// them), the arguments were made beforehand, and the function cannot grow
-// its stack. It returns 0 when the go-ahead did not come, else why the
-// exec failed.
-//
-//go:nosplit
-func readyWaitExec(path *byte, argv, envp **byte) syscall.Errno {
-	b := [1]byte{'r'}
-	syscall.RawSyscall(syscall.SYS_WRITE, 4, uintptr(unsafe.Pointer(&b[0])), 1)
-	syscall.RawSyscall(syscall.SYS_CLOSE, 4, 0, 0)
-	if n, _, _ := syscall.RawSyscall(syscall.SYS_READ, 3, uintptr(unsafe.Pointer(&b[0])), 1); n != 1 {
-		return 0
-	}
-	_, _, errno := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
-		uintptr(unsafe.Pointer(argv)), uintptr(unsafe.Pointer(envp)))
-	return errno
-}
-
-// becomeUser does what a login does between pam_setcred and the user's
-// shell, on this thread (the one that execs): the session's Inheritable
-// set and Bounding drops, the user's groups and ids, then the Ambient set,
-// which only survives the switch because keepcaps is set for it.
-func becomeUser(spec string) error {
-	var uid, gid int
-	var groups string
-	var inh, amb, bound uint64
-	f := strings.Split(spec, ":")
-	if len(f) != 6 {
-		return fmt.Errorf("bad launch spec %q", spec)
-	}
-	uid, _ = strconv.Atoi(f[0])
-	gid, _ = strconv.Atoi(f[1])
-	groups = f[2]
-	inh, _ = strconv.ParseUint(f[3], 16, 64)
-	amb, _ = strconv.ParseUint(f[4], 16, 64)
-	bound, _ = strconv.ParseUint(f[5], 16, 64)
-	for bit := 0; bit < 64; bit++ {
-		if bound&(1<<bit) != 0 {
-			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(bit), 0, 0, 0); err != nil {
-				return fmt.Errorf("dropping capability %d from the Bounding set: %w", bit, err)
-			}
-		}
-	}
-	if err := setInheritable(inh); err != nil {
-		return err
-	}
-	if amb != 0 {
-		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-			return err
-		}
-	}
-	var gids []int
-	for _, g := range strings.Split(groups, ",") {
-		if n, err := strconv.Atoi(g); err == nil {
-			gids = append(gids, n)
-		}
-	}
-	if err := syscall.Setgroups(gids); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
-	}
-	if err := syscall.Setgid(gid); err != nil {
-		return fmt.Errorf("setgid: %w", err)
-	}
-	if err := syscall.Setuid(uid); err != nil {
-		return fmt.Errorf("setuid: %w", err)
-	}
-	for bit := 0; bit < 64; bit++ {
-		if amb&(1<<bit) != 0 {
-			if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(bit), 0, 0); err != nil {
-				return fmt.Errorf("raising capability %d in the Ambient set: %w", bit, err)
-			}
-		}
-	}
-	return nil
-}
-
-// setInheritable sets this thread's Inheritable set, keeping the rest.
-func setInheritable(inh uint64) error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return err
-	}
-	data[0].Inheritable, data[1].Inheritable = uint32(inh), uint32(inh>>32)
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("setting the Inheritable set: %w", err)
-	}
-	return nil
 }
 
 // The report.
@@ -465,14 +265,17 @@ type suggestion struct {
 }
 
 type setcaps struct {
-	Program  string `json:"program"`
+	Program string `json:"program"`
+	// The commands, empty when the path cannot be quoted so that pasting
+	// the command runs it and nothing else; Unsafe then says why.
 	ForUser  string `json:"for_user"`
 	ForAll   string `json:"for_everyone"`
+	Unsafe   string `json:"unsafe,omitempty"`
 	IsScript bool   `json:"script,omitempty"`
 }
 
-func buildReport(o *traceOptions, l *launch, via string, status int, events []captrace.Event) *traceReport {
-	rep := &traceReport{Command: o.command, Program: l.path, User: o.user, Via: via, ExitCode: status,
+func buildReport(o *traceOptions, program string, ex *Explanation, via string, status int, events []captrace.Event) *traceReport {
+	rep := &traceReport{Command: o.command, Program: program, User: o.user, Via: via, ExitCode: status,
 		Capabilities: []capUse{}, Denied: []string{}}
 	programs := captrace.Programs(events)
 	byCap := map[int]*capUse{}
@@ -531,7 +334,7 @@ func buildReport(o *traceOptions, l *launch, via string, status int, events []ca
 	if needed == 0 {
 		return rep
 	}
-	rep.Suggest = suggest(o, l.explained, needed, progs, neededBy)
+	rep.Suggest = suggest(o, ex, needed, progs, neededBy)
 	return rep
 }
 
@@ -569,9 +372,15 @@ func suggest(o *traceOptions, ex *Explanation, needed uint64, progs []string, ne
 			names = append(names, capconf.CapName(uint(c)))
 		}
 		list := strings.Join(names, ",")
-		s.Setcap = append(s.Setcap, setcaps{Program: p,
-			ForUser: fmt.Sprintf("setcap %s=ie %s", list, p), ForAll: fmt.Sprintf("setcap %s=ep %s", list, p),
-			IsScript: isScript(p)})
+		c := setcaps{Program: p, IsScript: isScript(p)}
+		if q, ok := quote.Shell(p); !strings.HasPrefix(p, "/") {
+			c.Unsafe = "the program is known by its command name only, not by a path"
+		} else if !ok {
+			c.Unsafe = "the path holds characters that no quoting makes safe to paste (control characters, or bytes that are not UTF-8)"
+		} else {
+			c.ForUser, c.ForAll = "setcap "+list+"=ie "+q, "setcap "+list+"=ep "+q
+		}
+		s.Setcap = append(s.Setcap, c)
 	}
 	return s
 }
@@ -591,14 +400,22 @@ func resolveProgram(p string) string {
 	return p
 }
 
+// isScript is whether the file at p starts with #!. The path is the
+// traced user's to change, so it is opened as root can safely open such a
+// path: not through a symlink, not waiting on a FIFO or a device, and
+// read only when it is a regular file.
 func isScript(p string) bool {
-	f, err := os.Open(p)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
 	var b [2]byte
-	n, _ := io.ReadFull(f, b[:])
+	n, _ := unix.Pread(fd, b[:], 0)
 	return n == 2 && string(b[:]) == "#!"
 }
 
@@ -609,21 +426,26 @@ func addUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
+// writeText writes the report for a human. Everything in it that came
+// from outside (the command, paths, command names, the user's name) is
+// escaped for the terminal, and every command in it is quoted to paste.
 func (r *traceReport) writeText(w io.Writer) {
+	user := "USER"
 	who := ""
 	if r.User != "" {
-		who = " as " + r.User
+		user = quote.Terminal(r.User)
+		who = " as " + user
 	}
-	fmt.Fprintf(w, "gocap trace: %s%s, via %s: exit %d\n", strings.Join(r.Command, " "), who, r.Via, r.ExitCode)
+	fmt.Fprintf(w, "gocap trace: %s%s, via %s: exit %d\n", quote.Words(r.Command), who, r.Via, r.ExitCode)
 	if len(r.Capabilities) == 0 {
 		fmt.Fprintln(w, "no capability checks")
 		return
 	}
 	fmt.Fprintf(w, "\n%-22s %7s %8s %7s  %s\n", "capability", "checks", "granted", "denied", "asked by")
 	for _, u := range r.Capabilities {
-		by := strings.Join(u.Programs, ", ")
+		by := terminalList(u.Programs)
 		if len(u.Where) > 0 {
-			by += " (" + strings.Join(u.Where, ", ") + ")"
+			by += " (" + terminalList(u.Where) + ")"
 		}
 		switch {
 		case u.Denied == 0:
@@ -642,30 +464,43 @@ func (r *traceReport) writeText(w io.Writer) {
 		return
 	}
 	s := r.Suggest
-	user := r.User
-	if user == "" {
-		user = "USER"
-	}
+	conf := quote.Terminal(s.ConfFile)
 	fmt.Fprintf(w, "denied where it mattered: %s\n", strings.Join(r.Denied, ", "))
 	fmt.Fprintf(w, "to give them to %s alone, as a login does with pam_gocap:\n", user)
 	if s.Already != "" {
-		fmt.Fprintf(w, "  %s already gives %s %s\n", s.Already, user, strings.Join(r.Denied, ","))
+		fmt.Fprintf(w, "  %s already gives %s %s\n", quote.Terminal(s.Already), user, strings.Join(r.Denied, ","))
 	} else if s.Before != "" {
 		fmt.Fprintf(w, "  %s, before line %s (the rule that names %s now): %s\n",
-			s.ConfFile, s.Before[strings.LastIndex(s.Before, ":")+1:], user, s.ConfLine)
+			conf, s.Before[strings.LastIndex(s.Before, ":")+1:], user, quote.Terminal(s.ConfLine))
 	} else {
-		fmt.Fprintf(w, "  %s: %s\n", s.ConfFile, s.ConfLine)
+		fmt.Fprintf(w, "  %s: %s\n", conf, quote.Terminal(s.ConfLine))
 	}
 	for _, c := range s.Setcap {
-		fmt.Fprintf(w, "  %s\n", c.ForUser)
+		if c.Unsafe == "" {
+			fmt.Fprintf(w, "  %s\n", c.ForUser)
+		}
 	}
 	fmt.Fprintln(w, "or to every user of the program:")
 	for _, c := range s.Setcap {
-		fmt.Fprintf(w, "  %s\n", c.ForAll)
-	}
-	for _, c := range s.Setcap {
-		if c.IsScript {
-			fmt.Fprintf(w, "note: %s is a script; file capabilities on a script do nothing, the interpreter reads it\n", c.Program)
+		if c.Unsafe == "" {
+			fmt.Fprintf(w, "  %s\n", c.ForAll)
 		}
 	}
+	for _, c := range s.Setcap {
+		if c.Unsafe != "" {
+			fmt.Fprintf(w, "no setcap command for %s: %s\n", quote.Terminal(c.Program), c.Unsafe)
+		}
+		if c.IsScript {
+			fmt.Fprintf(w, "note: %s is a script; file capabilities on a script do nothing, the interpreter reads it\n", quote.Terminal(c.Program))
+		}
+	}
+}
+
+// terminalList joins names from outside, each escaped for the terminal.
+func terminalList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quote.Terminal(n)
+	}
+	return strings.Join(out, ", ")
 }

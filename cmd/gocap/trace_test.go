@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"pam_gocap/captrace"
+	"pam_gocap/internal/launch"
 )
 
 // The events of a traced sh that runs a threaded probe: the probe's raw
@@ -37,21 +41,16 @@ func probeEvents(probe string) []captrace.Event {
 
 func report(t *testing.T, o *traceOptions, events []captrace.Event, format string) string {
 	t.Helper()
-	l := &launch{path: "/opt/sh", args: o.command}
+	var ex *Explanation
 	if o.user != "" {
-		ex, err := explain(o.user, moduleArgv(o.args, o.config), "", fakeSystem{testOS})
-		if err != nil {
+		var err error
+		if ex, err = explain(o.user, moduleArgv(o.args, o.config), "", fakeSystem{testOS}); err != nil {
 			t.Fatal(err)
 		}
-		l.explained = ex
 	}
-	rep := buildReport(o, l, "tracepoint", 1, events)
+	rep := buildReport(o, "/opt/sh", ex, "tracepoint", 1, events)
 	var out bytes.Buffer
-	if format == "json" {
-		json.NewEncoder(&out).Encode(rep)
-	} else {
-		rep.writeText(&out)
-	}
+	writeReport(&out, format, rep)
 	return out.String()
 }
 
@@ -170,7 +169,9 @@ func TestTraceUsage(t *testing.T) {
 		{[]string{"trace", "--", "./testdata"}, 126, "testdata"},
 		{[]string{"trace", "--user", "mallory", "--", "true"}, 125, "mallory"},
 		{[]string{"trace", "--user", "alice", "--service", "cron", "--", "true"}, 2, "--service is su, login or sshd"},
-		{[]string{launchCommand, "x"}, 2, "gocap trace's own"},
+		{[]string{launch.Command, "x"}, 2, "gocap trace's own"},
+		{[]string{"trace", "--keep-env", "AWS_SECRET_ACCESS_KEY", "--", "true"}, 2, "--keep-env applies with --user"},
+		{[]string{"trace", "--user", "alice", "--keep-env", "A=B", "--", "true"}, 2, "A=B is not the name of a variable"},
 	} {
 		_, errOut, code := gocap(tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) {
@@ -179,12 +180,122 @@ func TestTraceUsage(t *testing.T) {
 	}
 }
 
-func TestLaunchSpecRoundTrip(t *testing.T) {
-	l := &launch{asUser: true, uid: 1001, gid: 1002, groups: []int{1002, 27}, inh: 1 << 13, amb: 1 << 23, boundDrop: 1 << 8}
-	if got := l.encode(); got != "1001:1002:1002,27:2000:800000:100" {
-		t.Errorf("encode: %q", got)
+// Paths and command names are the traced user's to choose: the report
+// prints them escaped, quotes them in setcap commands, and suggests no
+// command for a path that cannot be pasted safely.
+func TestTraceReportHostilePaths(t *testing.T) {
+	semicolon := "/home/u/x;chmod u+s /bin/bash;#/raw"
+	escape := "/home/u/\x1b]0;owned\x07\x1b[2J\u009b31m"
+	events := []captrace.Event{
+		{Kind: captrace.Exec, Pid: 50, Comm: "x;id", Filename: semicolon},
+		{Kind: captrace.Check, Pid: 50, Comm: "x;id", Cap: 13},
+		{Kind: captrace.Fork, Pid: 50, Comm: "x;id", Child: 51},
+		{Kind: captrace.Exec, Pid: 51, Comm: "\x1b[2Jx", Filename: escape},
+		{Kind: captrace.Check, Pid: 51, Comm: "\x1b[2Jx", Cap: 13},
+		{Kind: captrace.Check, Pid: 52, Comm: "\x1b[31mcomm", Cap: 12},
 	}
-	if got := (&launch{}).encode(); got != "caller" {
-		t.Errorf("caller: %q", got)
+	o := &traceOptions{command: []string{"sh", "-c", "x\x1b[2J"}}
+	text := report(t, o, events, "text")
+	if i := strings.IndexFunc(text, func(r rune) bool { return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) }); i >= 0 {
+		t.Errorf("the text report holds %q at %d:\n%s", text[i], i, text)
+	}
+	for _, want := range []string{
+		`gocap trace: sh -c x\x1b[2J, via tracepoint`,
+		"  setcap cap_net_raw=ie '" + semicolon + "'\n",
+		"  setcap cap_net_raw=ep '" + semicolon + "'\n",
+		`no setcap command for /home/u/\x1b]0;owned\x07\x1b[2J\u009b31m: the path holds characters`,
+		`no setcap command for \x1b[31mcomm: the program is known by its command name only`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the text report lacks %q:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, "setcap cap_"); n != 2 {
+		t.Errorf("%d setcap commands, want 2 (for %s only):\n%s", n, semicolon, text)
+	}
+	js := report(t, o, events, "json")
+	if i := strings.IndexFunc(js, func(r rune) bool { return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) }); i >= 0 {
+		t.Errorf("the JSON report holds %q at %d", js[i], i)
+	}
+	var rep traceReport
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Suggest.Setcap) != 3 || rep.Suggest.Setcap[1].Program != escape || rep.Suggest.Setcap[1].ForUser != "" || rep.Suggest.Setcap[1].Unsafe == "" {
+		t.Errorf("setcap %+v", rep.Suggest.Setcap)
+	}
+}
+
+// isScript reads only a regular file, never through a symlink, and a FIFO
+// in the program's place cannot make it wait.
+func TestIsScriptOpensSafely(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	os.Symlink(script, filepath.Join(dir, "link"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"script", true}, {"link", false}, {"fifo", false}, {".", false}, {"missing", false}} {
+		done := make(chan bool, 1)
+		go func() { done <- isScript(filepath.Join(dir, tc.name)) }()
+		select {
+		case got := <-done:
+			if got != tc.want {
+				t.Errorf("isScript(%s) = %v, want %v", tc.name, got, tc.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("isScript(%s) hangs", tc.name)
+		}
+	}
+}
+
+// The report file: a regular file of its own, emptied; a symlink, a FIFO,
+// a directory or a second name of a file are refused, and the file they
+// lead to is untouched.
+func TestOpenReport(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("root's"), 0o600)
+	os.Symlink(victim, filepath.Join(dir, "link"))
+	os.Link(victim, filepath.Join(dir, "hardlink"))
+	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
+	os.WriteFile(filepath.Join(dir, "old"), []byte("an old report"), 0o644)
+	for _, tc := range []struct{ name, err string }{
+		{"new", ""},
+		{"old", ""},
+		{"link", "a symlink; the report is written to a file, never through a link"},
+		{"hardlink", "a file with 2 names"},
+		{"fifo", "no such device or address"}, // O_NONBLOCK: no reader, no wait
+		{".", "is a directory"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		done := make(chan error, 1)
+		go func() {
+			f, err := openReport(path)
+			if err == nil {
+				_, err = f.WriteString("report")
+				f.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if tc.err == "" {
+				if data, _ := os.ReadFile(path); err != nil || string(data) != "report" {
+					t.Errorf("%s: %v, %q", tc.name, err, data)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("openReport(%s) hangs", tc.name)
+		}
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "root's" {
+		t.Errorf("the file behind the links became %q", data)
 	}
 }

@@ -1,14 +1,14 @@
 //go:build cgo
 
-package main
+package launch
 
 /*
 #include <sys/resource.h>
 
 // The Go runtime raises the soft limit on open files as it starts, and
 // gives its children the old one back only through syscall.Exec and
-// os/exec. gocap trace's launcher execs the command with a raw system
-// call, so it keeps the limit it started with here, before the runtime.
+// os/exec. The launcher execs the command with a raw system call, so it
+// keeps the limit it started with here, before the runtime.
 static struct rlimit start_nofile;
 static int start_nofile_known;
 

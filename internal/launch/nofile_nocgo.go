@@ -1,6 +1,6 @@
 //go:build !cgo
 
-package main
+package launch
 
 // restoreNofile cannot know the limit from before the runtime without the
 // constructor in nofile.go, which needs cgo; gocap is built with cgo, and

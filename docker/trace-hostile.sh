@@ -1,0 +1,173 @@
+#!/bin/bash
+# trace-hostile.sh: gocap trace run by root on programs of dave's that try
+# to reach what is root's: root's terminal (TIOCSTI, and what they leave
+# running), root's environment and directory, the report file (swapped
+# for a symlink), root's paste buffer (paths with ; and with ESC bytes), a
+# FIFO in place of the program after it ran; and gocap where BPF is
+# forbidden and when it is SIGKILLed. Each asserts that root's side is
+# untouched. Run by trace-scenarios.sh in the trace container; ends with
+# "N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+D=$(dirname "$0")
+install -m 0755 "$D/tiocsti" "$D/nobpf" /usr/local/bin/
+H=/home/dave
+T=/sys/kernel/tracing
+
+# under_pty SCRIPT: runs bash SCRIPT with a pseudo-terminal of this test's
+# as its terminal (script's), standing for root's; its input stays open,
+# empty, for 5 s.
+under_pty() { sleep 5 | timeout 30 script -qec "bash $1" /dev/null; }
+no_tracefs() { # what is left mounted or made by gocap's tracefs
+	awk '$9 == "tracefs"' /proc/self/mountinfo
+	ls -d /tmp/gocap-tracefs-* 2>/dev/null
+}
+instances() { # gocap's tracefs instances of this pid namespace (tracefs
+	# is the kernel's: others may be tracing), seen through a mount of ours
+	mount -t tracefs tracefs $T && ls $T/instances | grep "^gocap-trace-[0-9]*-$(stat -L -c %i /proc/self/ns/pid)\$"
+	umount $T
+}
+
+# TIOCSTI: the command pushes a command line into its terminal's input.
+# Root's shell, reading its terminal after gocap, must get none of it.
+rm -f /tmp/pwned
+cat >/tmp/tiocsti.sh <<'EOF'
+before=$(stty -g)
+gocap trace --user dave -o /tmp/hostile.txt -- tiocsti 'touch /tmp/pwned'
+[ "$(stty -g)" = "$before" ] && echo "root's terminal: as it was"
+read -t 3 -r line && eval "$line"
+echo "root read: [$line]"
+EOF
+out=$(under_pty /tmp/tiocsti.sh | tr -d '\r')
+check "TIOCSTI: root's shell reads nothing" "$(grep '^root read:' <<<"$out")" "root read: []"
+check "TIOCSTI: nothing ran as root" "$(ls /tmp/pwned 2>&1)" "ls: cannot access '/tmp/pwned': No such file or directory"
+if [ "$(cat /proc/sys/dev/tty/legacy_tiocsti)" = 1 ]; then
+	# Not a vacuous pass: the push worked, on the command's own pty, and
+	# gocap relayed what the command wrote.
+	check "TIOCSTI: the push reached the command's own terminal" "$(grep -c '^stdin: 17 bytes$' <<<"$out")" 1
+fi
+check "TIOCSTI: root's terminal's settings put back" "$(grep -c "^root's terminal: as it was" <<<"$out")" 1
+
+# What the command leaves running (deaf to the hangup its terminal gets
+# when the command ends, its standard input kept from sh's /dev/null)
+# holds the command's pty, which is gone once gocap is, not root's
+# terminal; it has no controlling terminal left and no session of root's.
+cat >/tmp/left.sh <<'EOF'
+tty >/tmp/root.tty
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'trap "" HUP; exec 3<&0; sleep 30 <&3 & echo $! >/tmp/left.pid'
+pid=$(cat /tmp/left.pid)
+runuser -u dave -- readlink /proc/$pid/fd/0 /proc/$pid/fd/1 /proc/$pid/fd/2 >/tmp/left.fds
+echo "/dev/$(ps -o tty= -p $pid | tr -d " ")" >/tmp/left.tty
+echo "$(ps -o sid= -p $pid) $(ps -o sid= -p $$)" >/tmp/left.sid
+kill $pid
+EOF
+under_pty /tmp/left.sh >/dev/null
+check "left running: holds nothing of root's terminal" "$(grep -c -x -F "$(cat /tmp/root.tty)" /tmp/left.fds /tmp/left.tty | tr '\n' ' ')" \
+	"/tmp/left.fds:0 /tmp/left.tty:0 "
+check "left running: on a pty of its own, gone with gocap" "$(grep -c '^/dev/pts/[0-9]* (deleted)$' /tmp/left.fds)" 3
+check "left running: no controlling terminal" "$(cat /tmp/left.tty)" "/dev/?"
+read -r left_sid root_sid </tmp/left.sid
+[ "$left_sid" != "$root_sid" ] && ok "left running: in a session of its own" || bad "left running: in root's session $root_sid"
+
+# No terminal: the command gets none (no controlling terminal), in a
+# session of its own.
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'ps -o tty=,sid= -p $$ >/tmp/noterm' </dev/null >/dev/null 2>&1
+read -r tty sid </tmp/noterm
+check "no terminal: the command has none" "$tty" "?"
+[ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ] && ok "no terminal: a session of its own" || bad "no terminal: in our session"
+
+# Root's environment and directory: a secret in root's environment, root
+# in /root; the command reads its environment and /proc's.
+(
+	export GOCAP_SECRET=hunter2 AWS_SECRET_ACCESS_KEY=s3cr3t TERM=xterm
+	cd /root
+	gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'tr "\0" "\n" </proc/$$/environ >/tmp/env.dave; pwd >/tmp/pwd.dave'
+	gocap trace --user dave --keep-env GOCAP_SECRET -o /tmp/hostile.txt -- sh -c 'echo "$GOCAP_SECRET" >/tmp/kept.dave'
+) </dev/null >/dev/null 2>&1
+check "environment: no secret of root's" "$(grep -c -e hunter2 -e s3cr3t -e /root /tmp/env.dave)" 0
+check "environment: a login's" "$(grep -v '^_=' /tmp/env.dave | sort | tr '\n' ' ')" \
+	"HOME=/home/dave LOGNAME=dave PATH=/usr/local/bin:/usr/bin:/bin SHELL=/bin/bash TERM=xterm USER=dave "
+check "environment: in dave's home" "$(cat /tmp/pwd.dave)" "$H"
+check "environment: --keep-env keeps the one named" "$(cat /tmp/kept.dave)" hunter2
+
+# The report file: the command swaps it for a symlink to a file of
+# root's; one planted before is refused and the command does not run.
+echo "root's secret" >/root/secret
+chmod 600 /root/secret
+rm -f $H/report.txt $H/planted.txt /tmp/ran
+gocap trace --user dave -o $H/report.txt -- sh -c 'rm -f $HOME/report.txt; ln -s /root/secret $HOME/report.txt' </dev/null >/dev/null 2>&1
+check "report swapped for a symlink: gocap's exit" "$?" 0
+check "report swapped for a symlink: root's file untouched" "$(cat /root/secret)" "root's secret"
+ln -s /root/secret $H/planted.txt
+out=$(gocap trace --user dave -o $H/planted.txt -- touch /tmp/ran 2>&1 </dev/null)
+check "a symlink planted as the report: exit 125" "$?" 125
+check "a symlink planted as the report: said" "$out" \
+	"gocap trace: $H/planted.txt: a symlink; the report is written to a file, never through a link"
+check "a symlink planted as the report: root's file untouched, the command not run" "$(cat /root/secret) $(ls /tmp/ran 2>/dev/null)" \
+	"root's secret "
+
+# A path with ; : the suggested command, pasted, runs setcap on that path
+# and nothing else.
+semi="$H/x;chmod u+s /bin/bash;#"
+mkdir -p "$semi" && cp /usr/local/bin/rawprobe "$semi/raw" && chown -R dave: "$H/x;chmod u+s "
+gocap trace --user dave -o /tmp/hostile.txt -- "$semi/raw" </dev/null >/dev/null 2>&1
+line=$(grep -m1 '^  setcap .*=ie ' /tmp/hostile.txt | sed 's/^  //')
+check "a path with ;: the setcap command quotes it" "$line" "setcap cap_net_raw=ie '$semi/raw'"
+bash_mode=$(stat -c %a /bin/bash)
+sh -c "$line"
+check "a path with ;: pasted, bash stays as it was" "$(stat -c %a /bin/bash)" "$bash_mode"
+check "a path with ;: pasted, the program has its capability" "$(getcap "$semi/raw" | sed 's/.* //')" "cap_net_raw=ei"
+chmod u-s /bin/bash
+
+# A path with ESC and BEL bytes: none reaches the terminal, in text or
+# JSON, and no setcap command is suggested for it.
+esc=$(printf '%s/e\033]0;owned\007\033[2J' $H)
+mkdir -p "$esc" && cp /usr/local/bin/rawprobe "$esc/raw" && chown -R dave: "$esc"
+gocap trace --user dave -- "$esc/raw" </dev/null >/dev/null 2>/tmp/hostile.txt
+gocap trace --user dave --format json -- "$esc/raw" </dev/null >/dev/null 2>/tmp/hostile.json
+check "ESC: no ESC or BEL byte in the text report" "$(tr -d -c '\033\007' </tmp/hostile.txt | wc -c)" 0
+check "ESC: nor in the JSON report" "$(tr -d -c '\033\007' </tmp/hostile.json | wc -c)" 0
+check "ESC: the path escaped" "$(grep -c -F "$H/e\\x1b]0;owned\\x07\\x1b[2J/raw (inet_create)" /tmp/hostile.txt)" 1
+check "ESC: no setcap command" "$(grep -c '^  setcap ' /tmp/hostile.txt)" 0
+check "ESC: the report says why" "$(grep -c "^no setcap command for $H/e.*no quoting makes safe" /tmp/hostile.txt)" 1
+check "ESC: JSON has the path" "$(jq -r --arg p "$esc/raw" '.suggest.setcap[0].program == $p' /tmp/hostile.json)" true
+
+# A FIFO in place of the program once it ran: gocap, deciding whether it
+# is a script, must not wait on it.
+cp /usr/local/bin/rawprobe $H/fifoprog && chown dave: $H/fifoprog
+timeout -s KILL 20 gocap trace --user dave -o /tmp/hostile.txt -- \
+	sh -c "$H/fifoprog; rm $H/fifoprog; mkfifo $H/fifoprog" </dev/null >/dev/null 2>&1
+check "FIFO in the program's place: gocap ends by itself, as the command" "$?" 0
+check "FIFO in the program's place: the setcap command" "$(grep -m1 '^  setcap .*=ie ' /tmp/hostile.txt)" \
+	"  setcap cap_net_raw=ie $H/fifoprog"
+
+# BPF forbidden by seccomp: one line, exit 125, nothing left; the
+# tracepoint method still works there.
+out=$(nobpf gocap trace --via bpf -- true 2>&1 </dev/null)
+check "BPF refused: exit 125" "$?" 125
+check "BPF refused: one line" "$out" \
+	"gocap trace: BPF refused: operation not permitted (needs root, or CAP_BPF and CAP_PERFMON; a lockdown or seccomp may forbid it)"
+check "BPF refused: nothing mounted or left" "$(no_tracefs)" ""
+nobpf gocap trace --user dave --format json -o /tmp/hostile.json -- rawprobe </dev/null >/dev/null 2>&1
+check "BPF refused: the tracepoint method still traces" "$? $(jq -r '.via + " " + (.denied | join(","))' /tmp/hostile.json)" \
+	"1 tracepoint cap_net_raw"
+
+# gocap SIGKILLed mid-trace: nothing mounted, even while it traces, and
+# no instance left once it is gone.
+for m in tracepoint bpf; do
+	gocap trace --via $m --user dave -o /tmp/hostile.txt -- sh -c 'echo $$ >/tmp/killed.pid; exec sleep 10' </dev/null >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	check "$m: while tracing, nothing mounted" "$(no_tracefs)" ""
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	kill "$(cat /tmp/killed.pid)"
+	sleep 0.5
+	check "$m: SIGKILLed: nothing mounted or left" "$(no_tracefs)" ""
+	for _ in $(seq 50); do # its remover may wait for the kernel to let go
+		[ -z "$(instances)" ] && break
+		sleep 0.1
+	done
+	check "$m: SIGKILLed: no instance left" "$(instances)" ""
+done
+summary

@@ -1,0 +1,155 @@
+package launch
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary is the launcher too, as gocap is: Run starts
+// os.Executable() with Command.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == Command {
+		os.Exit(Main(os.Args[2:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// noTerminal gives the test /dev/null for gocap's standard streams, so
+// that Run finds no terminal even when the tests run on one.
+func noTerminal(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	os.Stdin, os.Stdout, os.Stderr = null, null, null
+	t.Cleanup(func() {
+		os.Stdin, os.Stdout, os.Stderr = saved[0], saved[1], saved[2]
+		null.Close()
+	})
+}
+
+// armed is a trace that needs no marker and records nothing.
+type armed struct{ pid int }
+
+func (a *armed) Marker() *os.File  { return nil }
+func (a *armed) Arm(pid int) error { a.pid = pid; return nil }
+
+// Without a terminal, the command runs in a session of its own with no
+// controlling terminal, with exactly the environment and directory given,
+// and its exit status or signal comes back.
+func TestRunSessionEnvDir(t *testing.T) {
+	noTerminal(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	script := `read -r pid comm state ppid pgrp session tty rest </proc/$$/stat
+echo "$pid $session $tty" >"$OUT"; env | sort >>"$OUT"; pwd >>"$OUT"`
+	a := &armed{}
+	code, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out, "A=1"}, Dir: dir}, a, nil)
+	if err != nil || code != 0 {
+		t.Fatalf("Run: %d, %v", code, err)
+	}
+	data, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	f := strings.Fields(lines[0])
+	if len(f) != 3 || f[0] != f[1] || f[2] != "0" || f[0] != strconv.Itoa(a.pid) {
+		t.Errorf("pid, session, tty: %q; want a session of its own (pid %d) and no terminal", lines[0], a.pid)
+	}
+	var env []string
+	for _, l := range lines[1 : len(lines)-1] {
+		if !strings.HasPrefix(l, "PWD=") { // sh sets it
+			env = append(env, l)
+		}
+	}
+	if got := strings.Join(env, " "); got != "A=1 OUT="+out {
+		t.Errorf("environment %q", got)
+	}
+	if got := lines[len(lines)-1]; got != dir {
+		t.Errorf("directory %q, want %q", got, dir)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	noTerminal(t)
+	for _, tc := range []struct {
+		script string
+		want   int
+	}{{"exit 7", 7}, {"kill -TERM $$", 128 + int(syscall.SIGTERM)}} {
+		code, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", tc.script}}, &armed{}, nil)
+		if err != nil || code != tc.want {
+			t.Errorf("%s: %d, %v; want %d", tc.script, code, err, tc.want)
+		}
+	}
+}
+
+// With a terminal (a pty of the test's, standing for root's), the command
+// gets a pty of its own, with the terminal's size, as the controlling
+// terminal of its own session; what it writes is relayed, and the
+// terminal's settings are put back.
+func TestRunOnPty(t *testing.T) {
+	master, slave, err := openPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootTTY, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", slave.Fd()))
+	saved := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	os.Stdin, os.Stdout, os.Stderr = slave, slave, slave
+	defer func() { os.Stdin, os.Stdout, os.Stderr = saved[0], saved[1], saved[2] }()
+	var relayed strings.Builder
+	done := make(chan struct{})
+	go func() {
+		io.Copy(&relayed, master)
+		close(done)
+	}()
+	out := filepath.Join(t.TempDir(), "out")
+	script := `tty >"$OUT"; stty size >>"$OUT"
+read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $session" >>"$OUT"; echo relayed-text`
+	a := &armed{}
+	code, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out}}, a, nil)
+	if err != nil || code != 0 {
+		t.Fatalf("Run: %d, %v", code, err)
+	}
+	after, _ := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+	if *after != *before {
+		t.Errorf("the terminal's settings were not put back:\n%+v\n%+v", after, before)
+	}
+	data, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("the command wrote %q", data)
+	}
+	if !strings.HasPrefix(lines[0], "/dev/pts/") || lines[0] == rootTTY {
+		t.Errorf("the command's terminal is %q; want a pty other than %s", lines[0], rootTTY)
+	}
+	if lines[1] != "33 77" {
+		t.Errorf("the command's terminal size is %q, want 33 77", lines[1])
+	}
+	if f := strings.Fields(lines[2]); len(f) != 2 || f[0] != f[1] || f[0] != strconv.Itoa(a.pid) {
+		t.Errorf("pid and session %q: want a session of its own (pid %d)", lines[2], a.pid)
+	}
+	os.Stdin, os.Stdout, os.Stderr = saved[0], saved[1], saved[2]
+	slave.Close()
+	master.SetReadDeadline(time.Now().Add(2 * time.Second))
+	<-done
+	if !strings.Contains(relayed.String(), "relayed-text") {
+		t.Errorf("relayed %q, want the command's output", relayed.String())
+	}
+}
