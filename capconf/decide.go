@@ -407,3 +407,18 @@ func (s ruleFiles) open(sys System, i int) (io.ReadCloser, error) {
 	}
 	return s.dir.Open(i-1, s.ids[i])
 }
+
+// Refused says why the module would not read the rules files that the
+// module arguments argv name (the main file, its drop-in directory and
+// files), as an error wrapping ErrRefused; nil when it would read them.
+func Refused(argv []string, sys System) error {
+	d := decider{args: ParseArgs(argv), sys: sys}
+	set, err := d.checkFiles()
+	if set.dir != nil {
+		set.dir.Close()
+	}
+	if errors.Is(err, ErrRefused) {
+		return err
+	}
+	return nil
+}

@@ -30,11 +30,12 @@ func (f Finding) String() string {
 }
 
 func runCheck(argv []string, stdout, stderr io.Writer, sys system) int {
-	o, ok := parseOptions("check", argv, stderr, "args", "format")
-	if !ok || len(o.positional) > 1 {
-		if ok {
-			fmt.Fprintln(stderr, "gocap check: one FILE at most")
-		}
+	o, code := parseOptions("check", argv, stdout, stderr, "args", "format")
+	if o == nil {
+		return code
+	}
+	if len(o.positional) > 1 {
+		fmt.Fprintln(stderr, "gocap check: one FILE at most")
 		return 2
 	}
 	path := capconf.DefaultConfig

@@ -54,11 +54,12 @@ type fileOutcome struct {
 }
 
 func runExplain(argv []string, stdout, stderr io.Writer, sys system) int {
-	o, ok := parseOptions("explain", argv, stderr, "config", "args", "file", "format", "service")
-	if !ok || len(o.positional) != 1 {
-		if ok {
-			fmt.Fprintln(stderr, "gocap explain: give one USER")
-		}
+	o, code := parseOptions("explain", argv, stdout, stderr, "config", "args", "file", "format", "service")
+	if o == nil {
+		return code
+	}
+	if len(o.positional) != 1 {
+		fmt.Fprintln(stderr, "gocap explain: give one USER")
 		return 2
 	}
 	ex, err := explain(o.positional[0], moduleArgv(o.args, o.config), o.file, sys)

@@ -10,6 +10,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -89,7 +90,10 @@ type options struct {
 	positional                          []string
 }
 
-func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string) (*options, bool) {
+// parseOptions reads the flags of check or explain; without options it
+// returns the exit code: 0 for --help (usage printed on stdout), 2 for a
+// usage error.
+func parseOptions(cmd string, args []string, stdout, stderr io.Writer, allowed ...string) (*options, int) {
 	o := &options{format: "text"}
 	fs := flag.NewFlagSet("gocap "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -99,9 +103,12 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	fs.StringVar(&o.format, "format", "text", "text or json")
 	fs.StringVar(&o.service, "service", "", "su, login or sshd: say what reaches that host's session")
 	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return nil, 0
+		} else if err != nil {
 			fmt.Fprintf(stderr, "gocap %s: %v\n", cmd, err)
-			return nil, false
+			return nil, 2
 		}
 		args = fs.Args()
 		if len(args) > 0 {
@@ -114,14 +121,14 @@ func parseOptions(cmd string, args []string, stderr io.Writer, allowed ...string
 	for name := range set {
 		if !slices.Contains(allowed, name) {
 			fmt.Fprintf(stderr, "gocap %s: --%s does not apply here\n", cmd, name)
-			return nil, false
+			return nil, 2
 		}
 	}
 	if o.format != "text" && o.format != "json" {
 		fmt.Fprintf(stderr, "gocap %s: --format is text or json, not %q\n", cmd, o.format)
-		return nil, false
+		return nil, 2
 	}
-	return o, true
+	return o, 0
 }
 
 // writeJSON writes v as indented JSON, as every --format json does, with

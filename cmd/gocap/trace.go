@@ -11,15 +11,16 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"pam_gocap/capconf"
 	"pam_gocap/captrace"
+	"pam_gocap/captrace/report"
 	"pam_gocap/internal/launch"
 	"pam_gocap/internal/quote"
 )
@@ -38,7 +39,14 @@ type traceOptions struct {
 	command                                          []string
 }
 
-func parseTraceOptions(argv []string, stderr io.Writer) (*traceOptions, bool) {
+// traceLinger is how long gocap trace waits, once the command has exited,
+// for what it left running in its session.
+const traceLinger = 3 * time.Second
+
+// parseTraceOptions reads gocap trace's flags; without options it returns
+// the exit code: 0 for --help (usage printed on stdout), 2 for a usage
+// error.
+func parseTraceOptions(argv []string, stdout, stderr io.Writer) (*traceOptions, int) {
 	o := &traceOptions{}
 	fs := flag.NewFlagSet("gocap trace", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -48,7 +56,7 @@ func parseTraceOptions(argv []string, stderr io.Writer) (*traceOptions, bool) {
 	fs.StringVar(&o.config, "config", "", "rules file")
 	fs.StringVar(&o.args, "args", "", "module arguments")
 	fs.StringVar(&o.service, "service", "login", "su, login or sshd")
-	fs.StringVar(&o.output, "o", "", "write the report to this file instead of standard error")
+	fs.StringVar(&o.output, "o", "", "write the report to this file (- for standard output) instead of standard error")
 	fs.Func("keep-env", "keep this variable of gocap's environment (with --user)", func(name string) error {
 		if !launch.ValidName(name) {
 			return fmt.Errorf("%s is not the name of a variable", quote.Terminal(name))
@@ -56,9 +64,12 @@ func parseTraceOptions(argv []string, stderr io.Writer) (*traceOptions, bool) {
 		o.keepEnv = append(o.keepEnv, name)
 		return nil
 	})
-	if err := fs.Parse(argv); err != nil {
+	if err := fs.Parse(argv); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return nil, 0
+	} else if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
-		return nil, false
+		return nil, 2
 	}
 	o.command = fs.Args()
 	switch {
@@ -73,24 +84,30 @@ func parseTraceOptions(argv []string, stderr io.Writer) (*traceOptions, bool) {
 	case len(o.keepEnv) > 0 && o.user == "":
 		fmt.Fprintln(stderr, "gocap trace: --keep-env applies with --user (without, the command has gocap's environment)")
 	default:
-		return o, true
+		return o, 0
 	}
-	return nil, false
+	return nil, 2
 }
 
 func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
-	o, ok := parseTraceOptions(argv, stderr)
-	if !ok {
-		return 2
+	o, code := parseTraceOptions(argv, stdout, stderr)
+	if o == nil {
+		return code
 	}
 	spec, ex, code := prepareLaunch(o, stderr, sys)
 	if spec == nil {
 		return code
 	}
 	// The report file is opened before the command runs, so that nothing
-	// the command does to its path changes which file gocap writes.
+	// the command does to its path changes which file gocap writes. With
+	// "-o -" the report is gocap's standard output, and the command's
+	// goes to standard error, so that the report reads whole from a pipe.
 	out := stderr
-	if o.output != "" {
+	switch o.output {
+	case "":
+	case "-":
+		out, spec.StdoutToStderr = stdout, true
+	default:
 		f, err := openReport(o.output)
 		if err != nil {
 			fmt.Fprintf(stderr, "gocap trace: %v\n", err)
@@ -112,7 +129,8 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	status, err := launch.Run(spec, t, sigs)
+	spec.Linger = traceLinger
+	res, err := launch.Run(spec, t, sigs)
 	if err != nil {
 		if errors.Is(err, launch.ErrNotStarted) && o.user != "" {
 			err = fmt.Errorf("%w as %s", err, quote.Terminal(o.user))
@@ -125,8 +143,29 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
 		return exitTraceFailed
 	}
-	writeReport(out, o.format, buildReport(o, spec.Path, ex, t.Method(), status, events))
-	return status
+	in := reportInput(o, spec.Path, ex, sys)
+	in.Via, in.ExitCode, in.Events = t.Method(), res.Status, events
+	for _, p := range res.StillRunning {
+		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
+	}
+	writeReport(out, o.format, traceText{report.Build(in)})
+	return res.Status
+}
+
+// reportInput is what the report needs to know besides the trace: the
+// rules file the module reads and whether it would, the rule that names
+// the user, and the Bounding set a login starts from.
+func reportInput(o *traceOptions, program string, ex *Explanation, sys system) report.Input {
+	argv := moduleArgv(o.args, o.config)
+	in := report.Input{Command: o.command, Program: program, User: o.user,
+		ConfFile: capconf.ParseArgs(argv).Config, Bounding: sys.Bounding(), Files: programFiles{}}
+	if err := capconf.Refused(argv, sys); err != nil {
+		in.ConfRefused = err.Error()
+	}
+	if ex != nil && ex.Rule != nil {
+		in.Rule = &report.Rule{File: ex.Rule.File, Line: ex.Rule.Line, Caps: ex.Rule.Caps}
+	}
+	return in
 }
 
 // openReport opens the report file for writing as root does it for a
@@ -185,6 +224,9 @@ func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch.Spec,
 	u, err := user.Lookup(o.user)
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %s\n", quote.Terminal(err.Error()))
+		if errors.As(err, new(user.UnknownUserError)) {
+			return nil, nil, 2 // a usage error, as for runuser
+		}
 		return nil, nil, exitTraceFailed
 	}
 	spec.AsUser = true
@@ -227,209 +269,13 @@ func namesToBits(names []string) uint64 {
 	return iab.Inh
 }
 
-// The report.
-
-type traceReport struct {
-	Command      []string    `json:"command"`
-	Program      string      `json:"program"`
-	User         string      `json:"user,omitempty"`
-	Via          string      `json:"via"`
-	ExitCode     int         `json:"exit_code"`
-	Capabilities []capUse    `json:"capabilities"`
-	Denied       []string    `json:"denied"`
-	Suggest      *suggestion `json:"suggest,omitempty"`
-}
-
-type capUse struct {
-	Name    string `json:"name"`
-	Checks  int    `json:"checks"`
-	Granted int    `json:"granted"`
-	Denied  int    `json:"denied"`
-	NoAudit int    `json:"denied_noaudit"` // denials made noaudit
-	// PathChoice counts denials the kernel asked for only to choose how
-	// much to allow: setuid to one's own ids still works without them.
-	PathChoice int      `json:"denied_path_choice"`
-	Programs   []string `json:"programs"`
-	Where      []string `json:"where"` // kernel functions that asked and were denied
-	// Needed is whether a denial was a real permission check (or one that
-	// could not be told apart), so that the program went without it.
-	Needed bool `json:"needed"`
-}
-
-type suggestion struct {
-	ConfFile string    `json:"capability_conf_file"`
-	ConfLine string    `json:"capability_conf_line"`
-	Before   string    `json:"before,omitempty"`  // FILE:LINE of the rule that names the user now
-	Already  string    `json:"already,omitempty"` // FILE:LINE of a rule that gives all of it already
-	Setcap   []setcaps `json:"setcap"`
-}
-
-type setcaps struct {
-	Program string `json:"program"`
-	// The commands, empty when the path cannot be quoted so that pasting
-	// the command runs it and nothing else; Unsafe then says why.
-	ForUser  string `json:"for_user"`
-	ForAll   string `json:"for_everyone"`
-	Unsafe   string `json:"unsafe,omitempty"`
-	IsScript bool   `json:"script,omitempty"`
-}
-
-func buildReport(o *traceOptions, program string, ex *Explanation, via string, status int, events []captrace.Event) *traceReport {
-	rep := &traceReport{Command: o.command, Program: program, User: o.user, Via: via, ExitCode: status,
-		Capabilities: []capUse{}, Denied: []string{}}
-	programs := captrace.Programs(events)
-	byCap := map[int]*capUse{}
-	neededBy := map[string][]int{} // program -> capabilities it was denied
-	var progs []string             // those programs, in the order of their first denial
-	for i, ev := range events {
-		if ev.Kind != captrace.Check {
-			continue
-		}
-		u := byCap[ev.Cap]
-		if u == nil {
-			u = &capUse{Name: capconf.CapName(uint(ev.Cap)), Programs: []string{}, Where: []string{}}
-			byCap[ev.Cap] = u
-		}
-		u.Checks++
-		prog := resolveProgram(programs[i])
-		u.Programs = addUnique(u.Programs, prog)
-		if ev.Granted {
-			u.Granted++
-			continue
-		}
-		u.Denied++
-		audit, where := captrace.Classify(ev.Stack)
-		if where != "" {
-			u.Where = addUnique(u.Where, where)
-		}
-		switch audit {
-		case captrace.NoAudit:
-			u.NoAudit++
-			continue
-		case captrace.PathChoice:
-			u.PathChoice++
-			continue
-		}
-		u.Needed = true
-		if neededBy[prog] == nil {
-			progs = append(progs, prog)
-		}
-		if !slices.Contains(neededBy[prog], ev.Cap) {
-			neededBy[prog] = append(neededBy[prog], ev.Cap)
-		}
-	}
-	var caps []int
-	for c := range byCap {
-		caps = append(caps, c)
-	}
-	sort.Ints(caps)
-	var needed uint64
-	for _, c := range caps {
-		rep.Capabilities = append(rep.Capabilities, *byCap[c])
-		if byCap[c].Needed {
-			rep.Denied = append(rep.Denied, byCap[c].Name)
-			needed |= 1 << uint(c)
-		}
-	}
-	if needed == 0 {
-		return rep
-	}
-	rep.Suggest = suggest(o, ex, needed, progs, neededBy)
-	return rep
-}
-
-// suggest writes the capability.conf line and the setcap commands for the
-// programs that were denied, in the order they were first denied (not by
-// path, which would make the order depend on where a program lives). The
-// first rule that names a user wins, so when one names the user now, the
-// line goes before it and keeps what it gives.
-func suggest(o *traceOptions, ex *Explanation, needed uint64, progs []string, neededBy map[string][]int) *suggestion {
-	s := &suggestion{ConfFile: capconf.ParseArgs(nil).Config}
-	if o.config != "" {
-		s.ConfFile = o.config
-	}
-	who, caps := "USER", capconf.IAB{Inh: needed}.String()
-	if o.user != "" {
-		who = o.user
-		if ex != nil && ex.Rule != nil {
-			at := fmt.Sprintf("%s:%d", ex.Rule.File, ex.Rule.Line)
-			iab, err := capconf.ParseIAB(ex.Rule.Caps)
-			switch {
-			case err == nil && needed&^iab.Inh == 0:
-				s.Already = at // only the programs lack their file capabilities
-			case err == nil:
-				s.Before, caps = at, ex.Rule.Caps+","+capconf.IAB{Inh: needed &^ iab.Inh}.String()
-			default: // "none"
-				s.Before = at
-			}
-		}
-	}
-	s.ConfLine = caps + " " + who
-	for _, p := range progs {
-		sort.Ints(neededBy[p])
-		var names []string
-		for _, c := range neededBy[p] {
-			names = append(names, capconf.CapName(uint(c)))
-		}
-		list := strings.Join(names, ",")
-		c := setcaps{Program: p, IsScript: isScript(p)}
-		if q, ok := quote.Shell(p); !strings.HasPrefix(p, "/") {
-			c.Unsafe = "the program is known by its command name only, not by a path"
-		} else if !ok {
-			c.Unsafe = "the path holds characters that no quoting makes safe to paste (control characters, or bytes that are not UTF-8)"
-		} else {
-			c.ForUser, c.ForAll = "setcap "+list+"=ie "+q, "setcap "+list+"=ep "+q
-		}
-		s.Setcap = append(s.Setcap, c)
-	}
-	return s
-}
-
-// resolveProgram makes a path from exec absolute and follows symlinks, for
-// setcap, which acts on the file itself.
-func resolveProgram(p string) string {
-	if !strings.Contains(p, "/") {
-		return p // a comm: the task never exec'd while traced
-	}
-	if abs, err := filepath.Abs(p); err == nil {
-		p = abs
-	}
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		p = real
-	}
-	return p
-}
-
-// isScript is whether the file at p starts with #!. The path is the
-// traced user's to change, so it is opened as root can safely open such a
-// path: not through a symlink, not waiting on a FIFO or a device, and
-// read only when it is a regular file.
-func isScript(p string) bool {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return false
-	}
-	var b [2]byte
-	n, _ := unix.Pread(fd, b[:], 0)
-	return n == 2 && string(b[:]) == "#!"
-}
-
-func addUnique(list []string, s string) []string {
-	if slices.Contains(list, s) {
-		return list
-	}
-	return append(list, s)
-}
+// traceText is a trace's report, with its text form.
+type traceText struct{ *report.Report }
 
 // writeText writes the report for a human. Everything in it that came
 // from outside (the command, paths, command names, the user's name) is
 // escaped for the terminal, and every command in it is quoted to paste.
-func (r *traceReport) writeText(w io.Writer) {
+func (r traceText) writeText(w io.Writer) {
 	user := "USER"
 	who := ""
 	if r.User != "" {
@@ -437,9 +283,22 @@ func (r *traceReport) writeText(w io.Writer) {
 		who = " as " + user
 	}
 	fmt.Fprintf(w, "gocap trace: %s%s, via %s: exit %d\n", quote.Words(r.Command), who, r.Via, r.ExitCode)
-	if len(r.Capabilities) == 0 {
+	if r.ConfRefused != "" {
+		fmt.Fprintf(w, "pam_gocap refuses the rules: %s; it reads no rule there, so nothing is suggested (see gocap check)\n",
+			quote.Terminal(r.ConfRefused))
+	}
+	if r.ExecFailed {
+		fmt.Fprintln(w, "the command never ran: its exec was refused (the checks below are the refusal's, and nothing is suggested from them)")
+	}
+	for _, p := range r.StillRunning {
+		fmt.Fprintf(w, "still running when the trace stopped: pid %d (%s); what it did after is not in the trace\n", p.Pid, quote.Terminal(p.Comm))
+	}
+	if len(r.Capabilities) == 0 && r.LostEvents == 0 {
 		fmt.Fprintln(w, "no capability checks")
 		return
+	}
+	if r.AsRoot {
+		fmt.Fprintln(w, "run as root, which is granted every check: a user without capabilities would be denied each check granted here")
 	}
 	fmt.Fprintf(w, "\n%-22s %7s %8s %7s  %s\n", "capability", "checks", "granted", "denied", "asked by")
 	for _, u := range r.Capabilities {
@@ -447,28 +306,45 @@ func (r *traceReport) writeText(w io.Writer) {
 		if len(u.Where) > 0 {
 			by += " (" + terminalList(u.Where) + ")"
 		}
+		skipped := u.NoAudit + u.PathChoice + u.Narrower
 		switch {
 		case u.Denied == 0:
 		case u.NoAudit == u.Denied:
 			by += ": noaudit, the program went on without it"
 		case u.PathChoice == u.Denied:
 			by += ": only to choose a path, the call works without it"
-		case u.NoAudit+u.PathChoice > 0:
-			by += fmt.Sprintf(": %d of %d denials needed", u.Denied-u.NoAudit-u.PathChoice, u.Denied)
+		case u.Narrower == u.Denied:
+			by += ": right after cap_dac_read_search, which does as well (the kernel asks for it first)"
+		case skipped > 0:
+			by += fmt.Sprintf(": %d of %d denials needed", u.Denied-skipped, u.Denied)
+		}
+		if u.Unknown > 0 {
+			by += fmt.Sprintf("; %d unknown, probably harmless (every mapping asks for it noaudit, and with no kernel stack the two cannot be told apart)", u.Unknown)
 		}
 		fmt.Fprintf(w, "%-22s %7d %8d %7d  %s\n", u.Name, u.Checks, u.Granted, u.Denied, by)
 	}
 	fmt.Fprintln(w)
-	if r.Suggest == nil {
+	if r.LostEvents > 0 {
+		fmt.Fprintf(w, "the trace lost %d events (the machine was too busy to read them in time): it suggests nothing, as the check that mattered may be among them; run it again on a quieter machine\n", r.LostEvents)
+		return
+	}
+	if len(r.Denied) == 0 {
 		fmt.Fprintln(w, "nothing needed was denied")
 		return
 	}
-	s := r.Suggest
-	conf := quote.Terminal(s.ConfFile)
 	fmt.Fprintf(w, "denied where it mattered: %s\n", strings.Join(r.Denied, ", "))
+	if len(r.Impossible) > 0 {
+		fmt.Fprintf(w, "not possible in this session: %s is outside its Bounding set (gocap's own, less the rule's drops); no rule or setcap can give it there\n",
+			strings.Join(r.Impossible, ", "))
+	}
+	s := r.Suggest
+	if s == nil {
+		return
+	}
+	conf := quote.Terminal(s.ConfFile)
 	fmt.Fprintf(w, "to give them to %s alone, as a login does with pam_gocap:\n", user)
 	if s.Already != "" {
-		fmt.Fprintf(w, "  %s already gives %s %s\n", quote.Terminal(s.Already), user, strings.Join(r.Denied, ","))
+		fmt.Fprintf(w, "  %s already gives %s all of them\n", quote.Terminal(s.Already), user)
 	} else if s.Before != "" {
 		fmt.Fprintf(w, "  %s, before line %s (the rule that names %s now): %s\n",
 			conf, s.Before[strings.LastIndex(s.Before, ":")+1:], user, quote.Terminal(s.ConfLine))
@@ -476,23 +352,43 @@ func (r *traceReport) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  %s: %s\n", conf, quote.Terminal(s.ConfLine))
 	}
 	for _, c := range s.Setcap {
-		if c.Unsafe == "" {
+		if c.ForUser != "" {
 			fmt.Fprintf(w, "  %s\n", c.ForUser)
 		}
 	}
-	fmt.Fprintln(w, "or to every user of the program:")
-	for _, c := range s.Setcap {
-		if c.Unsafe == "" {
-			fmt.Fprintf(w, "  %s\n", c.ForAll)
+	for i, c := range s.Setcap {
+		if c.ForAll == "" {
+			continue
 		}
+		if !slices.ContainsFunc(s.Setcap[:i], func(c report.Setcaps) bool { return c.ForAll != "" }) {
+			fmt.Fprintln(w, "or to every user of the program:")
+		}
+		fmt.Fprintf(w, "  %s\n", c.ForAll)
 	}
 	for _, c := range s.Setcap {
-		if c.Unsafe != "" {
-			fmt.Fprintf(w, "no setcap command for %s: %s\n", quote.Terminal(c.Program), c.Unsafe)
+		prog := quote.Terminal(c.Program)
+		switch {
+		case c.Unsafe != "":
+			fmt.Fprintf(w, "no setcap command for %s: %s\n", prog, quote.Terminal(c.Unsafe))
+		case c.Script:
+			fmt.Fprintf(w, "no setcap command for %s: a script; file capabilities on a script do nothing (its interpreter %s reads it)", prog, quote.Terminal(c.Interpreter))
+			if c.General {
+				fmt.Fprint(w, ", and on the interpreter they would be every script's")
+			}
+			fmt.Fprintln(w)
+		case c.General:
+			fmt.Fprintf(w, "no setcap command for %s: it runs whatever it is given (a shell, an interpreter), so capabilities on it would serve any use by anyone who can run it\n", prog)
 		}
-		if c.IsScript {
-			fmt.Fprintf(w, "note: %s is a script; file capabilities on a script do nothing, the interpreter reads it\n", quote.Terminal(c.Program))
+	}
+	if a := s.Ambient; a != nil {
+		fmt.Fprintln(w, "instead, for those:")
+		fmt.Fprintln(w, "  a wrapper: a small program that does only the privileged step, given the capability with setcap")
+		where := conf
+		if s.Before != "" || s.Already != "" {
+			where += fmt.Sprintf(", before line %s", s.Before[strings.LastIndex(s.Before, ":")+1:]+s.Already[strings.LastIndex(s.Already, ":")+1:])
 		}
+		fmt.Fprintf(w, "  or an Ambient rule, which every program of %s's session inherits: %s: %s\n", user, where, quote.Terminal(a.ConfLine))
+		fmt.Fprintf(w, "    with the module arguments %s, in a host that ends PAM in the session process (su, login; not sshd)\n", a.Args)
 	}
 }
 

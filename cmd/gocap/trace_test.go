@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pam_gocap/captrace"
+	"pam_gocap/captrace/report"
 	"pam_gocap/internal/launch"
 )
 
@@ -26,7 +27,7 @@ func probeEvents(probe string) []captrace.Event {
 	setgid := []string{"cap_capable", "security_capable", "ns_capable_setid", "__sys_setgid"}
 	return []captrace.Event{
 		{Kind: captrace.Check, Pid: 50, Comm: "gocap", Cap: 21, Stack: mmap},
-		{Kind: captrace.Exec, Pid: 50, Comm: "sh", Filename: "/opt/sh"},
+		{Kind: captrace.Exec, Pid: 50, Comm: "sh", Filename: "/opt/tool"},
 		{Kind: captrace.Check, Pid: 50, Comm: "sh", Cap: 2, Stack: walk},
 		{Kind: captrace.Check, Pid: 50, Comm: "sh", Cap: 7, Granted: true},
 		{Kind: captrace.Check, Pid: 50, Comm: "sh", Cap: 6, Stack: setgid},
@@ -39,18 +40,28 @@ func probeEvents(probe string) []captrace.Event {
 	}
 }
 
-func report(t *testing.T, o *traceOptions, events []captrace.Event, format string) string {
+// testFiles are program files with no file capabilities, at the paths
+// the events name; scripts are read from testdata.
+type testFiles struct{}
+
+func (testFiles) Caps(string) (report.FileCaps, error) { return report.FileCaps{}, nil }
+func (testFiles) Interpreter(p string) string          { return programFiles{}.Interpreter(p) }
+func (testFiles) Resolve(p string) string              { return p }
+
+func traceReport(t *testing.T, o *traceOptions, events []captrace.Event, format string) string {
 	t.Helper()
 	var ex *Explanation
+	sys := fakeSystem{testOS}
 	if o.user != "" {
 		var err error
-		if ex, err = explain(o.user, moduleArgv(o.args, o.config), "", fakeSystem{testOS}); err != nil {
+		if ex, err = explain(o.user, moduleArgv(o.args, o.config), "", sys); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rep := buildReport(o, "/opt/sh", ex, "tracepoint", 1, events)
+	in := reportInput(o, "/opt/tool", ex, sys)
+	in.Via, in.ExitCode, in.Events, in.Files = "tracepoint", 1, events, testFiles{}
 	var out bytes.Buffer
-	writeReport(&out, format, rep)
+	writeReport(&out, format, traceText{report.Build(in)})
 	return out.String()
 }
 
@@ -75,7 +86,7 @@ func TestTraceReportGolden(t *testing.T) {
 			if tc.o.command[0] == "probe" { // only the probe, which alice's rule covers
 				events = events[6:]
 			}
-			got := strings.ReplaceAll(report(t, &tc.o, events, "text"), probe, "PROBE")
+			got := strings.ReplaceAll(traceReport(t, &tc.o, events, "text"), probe, "PROBE")
 			golden(t, "testdata/"+tc.name+".golden", got)
 		})
 	}
@@ -83,8 +94,8 @@ func TestTraceReportGolden(t *testing.T) {
 
 func TestTraceReportJSON(t *testing.T) {
 	o := &traceOptions{user: "erin", config: "testdata/clean.conf", command: []string{"sh"}}
-	var rep traceReport
-	if err := json.Unmarshal([]byte(report(t, o, probeEvents("/opt/probe"), "json")), &rep); err != nil {
+	var rep report.Report
+	if err := json.Unmarshal([]byte(traceReport(t, o, probeEvents("/opt/probe"), "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(rep.Denied, []string{"cap_dac_read_search", "cap_net_raw"}) {
@@ -99,8 +110,8 @@ func TestTraceReportJSON(t *testing.T) {
 		cmds = append(cmds, c.ForUser, c.ForAll)
 	}
 	// In the order of the first denial: /opt/sh's path walk came first.
-	want := []string{"setcap cap_dac_read_search=ie /opt/sh", "setcap cap_dac_read_search=ep /opt/sh",
-		"setcap cap_net_raw=ie /opt/probe", "setcap cap_net_raw=ep /opt/probe"}
+	want := []string{"setcap cap_dac_read_search=ei /opt/tool", "setcap cap_dac_read_search=ep /opt/tool",
+		"setcap cap_net_raw=ei /opt/probe", "setcap cap_net_raw=ep /opt/probe"}
 	if !reflect.DeepEqual(cmds, want) {
 		t.Errorf("setcap %q, want %q", cmds, want)
 	}
@@ -124,23 +135,23 @@ func TestTraceReportJSON(t *testing.T) {
 func TestTraceSetcapOrderIgnoresPaths(t *testing.T) {
 	o := &traceOptions{user: "erin", config: "testdata/clean.conf", command: []string{"sh"}}
 	for _, probe := range []string{"/a/probe", "/zz/probe"} {
-		var rep traceReport
-		if err := json.Unmarshal([]byte(report(t, o, probeEvents(probe), "json")), &rep); err != nil {
+		var rep report.Report
+		if err := json.Unmarshal([]byte(traceReport(t, o, probeEvents(probe), "json")), &rep); err != nil {
 			t.Fatal(err)
 		}
-		if s := rep.Suggest; s == nil || len(s.Setcap) != 2 || s.Setcap[0].Program != "/opt/sh" || s.Setcap[1].Program != probe {
-			t.Errorf("probe at %s: setcap %+v, want /opt/sh then %s", probe, rep.Suggest, probe)
+		if s := rep.Suggest; s == nil || len(s.Setcap) != 2 || s.Setcap[0].Program != "/opt/tool" || s.Setcap[1].Program != probe {
+			t.Errorf("probe at %s: setcap %+v, want /opt/tool then %s", probe, rep.Suggest, probe)
 		}
 	}
 }
 
 func TestTraceReportNothingNeeded(t *testing.T) {
 	events := probeEvents("/opt/probe")[:2]
-	got := report(t, &traceOptions{command: []string{"true"}}, events, "text")
+	got := traceReport(t, &traceOptions{command: []string{"true"}}, events, "text")
 	if !strings.Contains(got, "nothing needed was denied") || strings.Contains(got, "setcap") {
 		t.Errorf("report:\n%s", got)
 	}
-	got = report(t, &traceOptions{command: []string{"true"}}, nil, "text")
+	got = traceReport(t, &traceOptions{command: []string{"true"}}, nil, "text")
 	if !strings.HasSuffix(got, "no capability checks\n") {
 		t.Errorf("report:\n%s", got)
 	}
@@ -149,8 +160,9 @@ func TestTraceReportNothingNeeded(t *testing.T) {
 // A script gets a note: file capabilities on it do nothing.
 func TestTraceReportScript(t *testing.T) {
 	probe, _ := filepath.Abs("testdata/probe-script")
-	got := report(t, &traceOptions{command: []string{"probe"}}, probeEvents(probe), "text")
-	if !strings.Contains(got, "note: "+probe+" is a script") {
+	got := traceReport(t, &traceOptions{command: []string{"probe"}}, probeEvents(probe), "text")
+	if !strings.Contains(got, "no setcap command for "+probe+": a script; file capabilities on a script do nothing (its interpreter /bin/sh reads it), and on the interpreter they would be every script's") ||
+		!strings.Contains(got, "or an Ambient rule") {
 		t.Errorf("report:\n%s", got)
 	}
 }
@@ -167,7 +179,7 @@ func TestTraceUsage(t *testing.T) {
 		{[]string{"trace", "--", "/nonexistent/cmd"}, 127, "/nonexistent/cmd"},
 		{[]string{"trace", "--", "no-such-command-here"}, 127, "executable file not found"},
 		{[]string{"trace", "--", "./testdata"}, 126, "testdata"},
-		{[]string{"trace", "--user", "mallory", "--", "true"}, 125, "mallory"},
+		{[]string{"trace", "--user", "mallory", "--", "true"}, 2, "mallory"},
 		{[]string{"trace", "--user", "alice", "--service", "cron", "--", "true"}, 2, "--service is su, login or sshd"},
 		{[]string{launch.Command, "x"}, 2, "gocap trace's own"},
 		{[]string{"trace", "--keep-env", "AWS_SECRET_ACCESS_KEY", "--", "true"}, 2, "--keep-env applies with --user"},
@@ -195,13 +207,13 @@ func TestTraceReportHostilePaths(t *testing.T) {
 		{Kind: captrace.Check, Pid: 52, Comm: "\x1b[31mcomm", Cap: 12},
 	}
 	o := &traceOptions{command: []string{"sh", "-c", "x\x1b[2J"}}
-	text := report(t, o, events, "text")
+	text := traceReport(t, o, events, "text")
 	if i := strings.IndexFunc(text, func(r rune) bool { return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) }); i >= 0 {
 		t.Errorf("the text report holds %q at %d:\n%s", text[i], i, text)
 	}
 	for _, want := range []string{
 		`gocap trace: sh -c x\x1b[2J, via tracepoint`,
-		"  setcap cap_net_raw=ie '" + semicolon + "'\n",
+		"  setcap cap_net_raw=ei '" + semicolon + "'\n",
 		"  setcap cap_net_raw=ep '" + semicolon + "'\n",
 		`no setcap command for /home/u/\x1b]0;owned\x07\x1b[2J\u009b31m: the path holds characters`,
 		`no setcap command for \x1b[31mcomm: the program is known by its command name only`,
@@ -213,11 +225,11 @@ func TestTraceReportHostilePaths(t *testing.T) {
 	if n := strings.Count(text, "setcap cap_"); n != 2 {
 		t.Errorf("%d setcap commands, want 2 (for %s only):\n%s", n, semicolon, text)
 	}
-	js := report(t, o, events, "json")
+	js := traceReport(t, o, events, "json")
 	if i := strings.IndexFunc(js, func(r rune) bool { return r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)) }); i >= 0 {
 		t.Errorf("the JSON report holds %q at %d", js[i], i)
 	}
-	var rep traceReport
+	var rep report.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -226,9 +238,10 @@ func TestTraceReportHostilePaths(t *testing.T) {
 	}
 }
 
-// isScript reads only a regular file, never through a symlink, and a FIFO
-// in the program's place cannot make it wait.
-func TestIsScriptOpensSafely(t *testing.T) {
+// Reading a program's #! line or its file capabilities opens only a
+// regular file, never through a symlink, and a FIFO in the program's place
+// cannot make it wait.
+func TestProgramFilesOpenSafely(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "script")
 	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
@@ -241,14 +254,17 @@ func TestIsScriptOpensSafely(t *testing.T) {
 		want bool
 	}{{"script", true}, {"link", false}, {"fifo", false}, {".", false}, {"missing", false}} {
 		done := make(chan bool, 1)
-		go func() { done <- isScript(filepath.Join(dir, tc.name)) }()
+		go func() {
+			_, err := programFiles{}.Caps(filepath.Join(dir, tc.name))
+			done <- programFiles{}.Interpreter(filepath.Join(dir, tc.name)) == "/bin/sh" && err == nil
+		}()
 		select {
 		case got := <-done:
 			if got != tc.want {
-				t.Errorf("isScript(%s) = %v, want %v", tc.name, got, tc.want)
+				t.Errorf("%s: read %v, want %v", tc.name, got, tc.want)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("isScript(%s) hangs", tc.name)
+			t.Fatalf("reading %s hangs", tc.name)
 		}
 	}
 }
@@ -297,5 +313,19 @@ func TestOpenReport(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(victim); string(data) != "root's" {
 		t.Errorf("the file behind the links became %q", data)
+	}
+}
+
+// --help and -h print the usage on standard output and exit 0, for every
+// command; what follows -- is the traced command's own.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"check", "--help"}, {"explain", "-h"}, {"explain", "alice", "--help"},
+		{"trace", "--help"}, {"trace", "-h", "--", "true"}, {"trace", "--user", "alice", "--help"},
+	} {
+		out, errOut, code := gocap(args...)
+		if code != 0 || !strings.HasPrefix(out, "usage:\n") || errOut != "" {
+			t.Errorf("gocap %q: exit %d, stdout %.40q, stderr %q; want 0 and the usage on stdout", args, code, out, errOut)
+		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Command is the hidden gocap command the launcher runs as; gocap's main
@@ -66,6 +67,22 @@ type Spec struct {
 	UID, GID            int
 	Groups              []int
 	Inh, Amb, BoundDrop uint64
+	// StdoutToStderr sends the command's standard output to gocap's
+	// standard error, so that gocap's own can carry a report whole.
+	StdoutToStderr bool
+	// Linger is how long Run waits, once the command has exited, for the
+	// rest of its session (what it started in the background) to end.
+	Linger time.Duration
+}
+
+// Result is how the command ended.
+type Result struct {
+	// Status is the command's exit code (128+N for a signal, as a shell
+	// has it).
+	Status int
+	// StillRunning are processes of the command's session still running
+	// when Run stopped waiting for them.
+	StillRunning []Process
 }
 
 // Tracer is the part of a captrace.Tracer the launch needs.
@@ -75,23 +92,23 @@ type Tracer interface {
 }
 
 // Run starts the launcher, arms t on it, lets it exec the command and
-// waits for the command, relaying the terminal and passing on sigs. It
-// returns the command's exit code (128+N for a signal, as a shell has it).
-func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (int, error) {
+// waits for the command and then, up to s.Linger, for the rest of its
+// session, relaying the terminal and passing on sigs.
+func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (Result, error) {
 	goR, goW, err := os.Pipe()
 	if err != nil {
-		return 0, err
+		return Result{}, err
 	}
 	defer goR.Close()
 	defer goW.Close()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return 0, err
+		return Result{}, err
 	}
 	defer readyR.Close()
 	self, err := os.Executable()
 	if err != nil {
-		return 0, err
+		return Result{}, err
 	}
 	marker := "nomarker"
 	if t.Marker() != nil {
@@ -106,7 +123,7 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (int, error) {
 	cmd.Env = s.Env
 	term, err := openTerminal(s)
 	if err != nil {
-		return 0, err
+		return Result{}, err
 	}
 	defer term.close()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = term.files[0], term.files[1], term.files[2]
@@ -117,7 +134,7 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (int, error) {
 	cmd.ExtraFiles = []*os.File{goR, readyW, t.Marker()} // fds 3, 4, 5
 	if err := cmd.Start(); err != nil {
 		readyW.Close()
-		return 0, err
+		return Result{}, err
 	}
 	readyW.Close()
 	term.started()
@@ -127,13 +144,13 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (int, error) {
 	if n, _ := readyR.Read(b[:]); n != 1 {
 		<-exited
 		term.finish()
-		return 0, ErrNotStarted
+		return Result{}, ErrNotStarted
 	}
 	if err := t.Arm(cmd.Process.Pid); err != nil {
 		cmd.Process.Kill()
 		<-exited
 		term.finish()
-		return 0, err
+		return Result{}, err
 	}
 	goW.Write([]byte{'g'})
 	goW.Close()
@@ -145,14 +162,20 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (int, error) {
 			// its process group gets it as it would from a terminal.
 			syscall.Kill(-cmd.Process.Pid, sig.(syscall.Signal))
 		case <-exited:
+			r := Result{Status: exitStatus(cmd.ProcessState.Sys().(syscall.WaitStatus))}
+			r.StillRunning = linger(cmd.Process.Pid, s.Linger, sigs)
 			term.finish()
-			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			if ws.Signaled() {
-				return 128 + int(ws.Signal()), nil
-			}
-			return ws.ExitStatus(), nil
+			return r, nil
 		}
 	}
+}
+
+// exitStatus is a wait status as a shell has it: 128+N for signal N.
+func exitStatus(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 // encode gives the launcher its credentials as one argument.

@@ -44,6 +44,9 @@ func isTerminal(fd int) bool {
 // terminal, which is put in raw mode when it is gocap's input.
 func openTerminal(s *Spec) (*terminal, error) {
 	std := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	if s.StdoutToStderr {
+		std[1] = os.Stderr
+	}
 	var fds [3]int
 	for i, f := range std {
 		fds[i] = int(f.Fd())

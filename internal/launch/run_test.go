@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,7 +55,8 @@ func TestRunSessionEnvDir(t *testing.T) {
 	script := `read -r pid comm state ppid pgrp session tty rest </proc/$$/stat
 echo "$pid $session $tty" >"$OUT"; env | sort >>"$OUT"; pwd >>"$OUT"`
 	a := &armed{}
-	code, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out, "A=1"}, Dir: dir}, a, nil)
+	res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out, "A=1"}, Dir: dir}, a, nil)
+	code := res.Status
 	if err != nil || code != 0 {
 		t.Fatalf("Run: %d, %v", code, err)
 	}
@@ -84,10 +86,40 @@ func TestRunExitCodes(t *testing.T) {
 		script string
 		want   int
 	}{{"exit 7", 7}, {"kill -TERM $$", 128 + int(syscall.SIGTERM)}} {
-		code, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", tc.script}}, &armed{}, nil)
+		res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", tc.script}}, &armed{}, nil)
+		code := res.Status
 		if err != nil || code != tc.want {
 			t.Errorf("%s: %d, %v; want %d", tc.script, code, err, tc.want)
 		}
+	}
+}
+
+// What the command leaves running in its session is waited for up to
+// Linger, and named when it outlives that.
+func TestRunStillRunning(t *testing.T) {
+	noTerminal(t)
+	for _, tc := range []struct {
+		name   string
+		script string
+		want   []string
+	}{
+		{"ends in time", "sleep 0.3 & exit 0", nil},
+		{"outlives the wait", "sleep 3 & exit 0", []string{"sleep"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", tc.script}, Linger: time.Second}, &armed{}, nil)
+			if err != nil || res.Status != 0 {
+				t.Fatalf("Run: %+v, %v", res, err)
+			}
+			var got []string
+			for _, p := range res.StillRunning {
+				got = append(got, p.Comm)
+				syscall.Kill(p.Pid, syscall.SIGKILL)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("still running %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -123,7 +155,8 @@ func TestRunOnPty(t *testing.T) {
 	script := `tty >"$OUT"; stty size >>"$OUT"
 read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $session" >>"$OUT"; echo relayed-text`
 	a := &armed{}
-	code, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out}}, a, nil)
+	res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out}}, a, nil)
+	code := res.Status
 	if err != nil || code != 0 {
 		t.Fatalf("Run: %d, %v", code, err)
 	}

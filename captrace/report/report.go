@@ -1,0 +1,497 @@
+// Package report turns the capability checks that gocap trace recorded
+// into what the traced command was denied and what to configure so that
+// it is not: a capability.conf line and setcap commands that work when
+// applied. It does no I/O: the program files it asks about are read
+// through Files, so that it is tested on recorded events, as capconf is on
+// recorded rules files.
+package report
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"pam_gocap/capconf"
+	"pam_gocap/captrace"
+	"pam_gocap/internal/quote"
+)
+
+// Input is what a trace found and what the report needs to know of the
+// session the command ran in.
+type Input struct {
+	Command  []string
+	Program  string // the command's program, an absolute path
+	User     string // the user it ran as; "" for root's own run
+	Via      string
+	ExitCode int
+	Events   []captrace.Event
+	// Lost is how many events the kernel could not hand over.
+	Lost int
+	// ConfFile is the capability.conf the module reads; ConfRefused, when
+	// not "", why the module would not read it (or a drop-in file).
+	ConfFile, ConfRefused string
+	// Rule is the rule that names User now, nil when none does.
+	Rule *Rule
+	// Bounding is the Bounding set a login starts from (gocap's own);
+	// the rule's ! drops are taken from it.
+	Bounding uint64
+	// StillRunning are the command's processes still running when gocap
+	// stopped waiting for them.
+	StillRunning []Process
+	Files        Files
+}
+
+// Rule is a capability.conf rule: where it is and its capabilities.
+type Rule struct {
+	File string
+	Line int
+	Caps string
+}
+
+// Process is a process of the command's that outlived it.
+type Process struct {
+	Pid  int    `json:"pid"`
+	Comm string `json:"comm"`
+}
+
+// Files reads what the report needs of a program file. The paths come from
+// what the traced command exec'd, so an implementation running as root
+// opens them as it would a file of the user's.
+type Files interface {
+	// Caps gives the file capabilities a program has now (none: the zero
+	// FileCaps and a nil error).
+	Caps(path string) (FileCaps, error)
+	// Interpreter gives the program named on a script's #! line, "" when
+	// path is not a script.
+	Interpreter(path string) string
+	// Resolve makes a path that a task exec'd absolute and follows its
+	// symlinks, for setcap, which acts on the file itself; a command
+	// name (a task that never exec'd) stays as it is.
+	Resolve(path string) string
+}
+
+// FileCaps are a program's file capabilities, as setcap sets them.
+type FileCaps struct {
+	Permitted, Inheritable uint64
+	Effective              bool
+}
+
+// Report is what gocap trace prints, as text or as JSON.
+type Report struct {
+	Command      []string `json:"command"`
+	Program      string   `json:"program"`
+	User         string   `json:"user,omitempty"`
+	Via          string   `json:"via"`
+	ExitCode     int      `json:"exit_code"`
+	Capabilities []CapUse `json:"capabilities"`
+	// Denied are the capabilities the command went without where it
+	// mattered (those outside the session's Bounding set included).
+	Denied []string `json:"denied"`
+	// LostEvents is how many events the kernel could not hand over: a
+	// trace that lost any suggests nothing.
+	LostEvents int `json:"lost_events"`
+	// ExecFailed is that the command itself never ran: its exec was
+	// refused, and the checks are the refusal's.
+	ExecFailed bool `json:"exec_failed,omitempty"`
+	// ConfRefused is why the module would not read the rules file: then
+	// nothing is suggested, as no line there would be read.
+	ConfRefused string `json:"config_refused,omitempty"`
+	// AsRoot is that the command ran as root, who was granted every
+	// check; Capabilities then count what a user would be denied.
+	AsRoot bool `json:"as_root,omitempty"`
+	// Impossible are denied capabilities outside the session's Bounding
+	// set: no rule and no setcap can give them there.
+	Impossible []string `json:"impossible"`
+	// StillRunning are processes of the command's that had not ended
+	// when the trace stopped; what they did after is not in it.
+	StillRunning []Process   `json:"still_running,omitempty"`
+	Suggest      *Suggestion `json:"suggest,omitempty"`
+}
+
+// CapUse is what the trace saw of one capability.
+type CapUse struct {
+	Name    string `json:"name"`
+	Checks  int    `json:"checks"`
+	Granted int    `json:"granted"`
+	Denied  int    `json:"denied"`
+	NoAudit int    `json:"denied_noaudit"` // denials made noaudit
+	// PathChoice counts denials the kernel asked for only to choose how
+	// much to allow: setuid to one's own ids still works without them.
+	PathChoice int `json:"denied_path_choice"`
+	// Narrower counts denials of cap_dac_override right after the kernel
+	// asked for cap_dac_read_search for the same access: either would
+	// have done, and the narrower is suggested.
+	Narrower int `json:"denied_narrower_suffices"`
+	// Unknown counts checks that cannot be told apart from the noaudit
+	// check every mapping makes (cap_sys_admin with no stack): never
+	// suggested.
+	Unknown  int      `json:"unknown"`
+	Programs []string `json:"programs"`
+	Where    []string `json:"where"` // kernel functions that asked and were denied
+	// Needed is whether a denial (for root, a grant) was a real
+	// permission check, or one that could not be told apart, so that
+	// the program went without it.
+	Needed bool `json:"needed"`
+}
+
+// Suggestion is what to configure so that the command gets what it was
+// denied, each way applied on top of what there is.
+type Suggestion struct {
+	ConfFile string `json:"capability_conf_file"`
+	ConfLine string `json:"capability_conf_line"`
+	Before   string `json:"before,omitempty"`  // FILE:LINE of the rule that names the user now
+	Already  string `json:"already,omitempty"` // FILE:LINE of a rule that gives all of it already
+	// Ambient is the rule that gives the capabilities to whatever the
+	// user's session runs, for programs no setcap should be put on.
+	Ambient *Ambient  `json:"ambient,omitempty"`
+	Setcap  []Setcaps `json:"setcap"`
+}
+
+// Ambient is an Ambient rule and the module arguments it needs.
+type Ambient struct {
+	ConfLine string `json:"capability_conf_line"`
+	Args     string `json:"module_args"`
+}
+
+// Setcaps are the setcap commands for one program.
+type Setcaps struct {
+	Program string `json:"program"`
+	// Current is the file capabilities the program has now, which the
+	// commands keep.
+	Current string `json:"current,omitempty"`
+	// The commands, empty when there is a reason (Unsafe, Script,
+	// General) not to put capabilities on the program.
+	ForUser string `json:"for_user"`
+	ForAll  string `json:"for_everyone"`
+	// Unsafe says why no command is given: the path cannot be quoted so
+	// that pasting the command runs it and nothing else, or its current
+	// capabilities cannot be read.
+	Unsafe string `json:"unsafe,omitempty"`
+	// Script is that the program is a script (file capabilities on it do
+	// nothing); Interpreter, the program its #! line names.
+	Script      bool   `json:"script,omitempty"`
+	Interpreter string `json:"interpreter,omitempty"`
+	// General is that the program (or the script's interpreter) runs
+	// whatever it is given: capabilities on it are everyone's who can
+	// run it, for anything.
+	General bool `json:"general_purpose,omitempty"`
+}
+
+const (
+	capDACOverride   = 1
+	capDACReadSearch = 2
+	capSysAdmin      = 21
+)
+
+// Build makes the report of in.
+func Build(in Input) *Report {
+	rep := &Report{Command: in.Command, Program: in.Program, User: in.User, Via: in.Via, ExitCode: in.ExitCode,
+		Capabilities: []CapUse{}, Denied: []string{}, Impossible: []string{}, LostEvents: in.Lost,
+		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning}
+	programs := captrace.Programs(in.Events)
+	byCap := map[int]*CapUse{}
+	neededBy := map[string]uint64{} // program -> capabilities it went without
+	var progs []string              // those programs, in the order of their first denial
+	lastDenied := map[int]int{}     // pid -> index of its last check, if denied
+	for i, ev := range in.Events {
+		if ev.Kind != captrace.Check {
+			continue
+		}
+		u := byCap[ev.Cap]
+		if u == nil {
+			u = &CapUse{Name: capconf.CapName(uint(ev.Cap)), Programs: []string{}, Where: []string{}}
+			byCap[ev.Cap] = u
+		}
+		u.Checks++
+		prog := in.Files.Resolve(programs[i])
+		u.Programs = addUnique(u.Programs, prog)
+		prev, prevDenied := lastDenied[ev.Pid]
+		delete(lastDenied, ev.Pid)
+		if ev.Granted {
+			u.Granted++
+			// Root is granted every check; a user without capabilities
+			// would be denied each, and with no stack for a granted
+			// check the mappings' cap_sys_admin cannot be told apart.
+			if in.User != "" {
+				continue
+			}
+			if ev.Cap == capSysAdmin {
+				u.Unknown++
+				continue
+			}
+		} else {
+			u.Denied++
+			lastDenied[ev.Pid] = i
+			audit, where := captrace.Classify(ev.Stack)
+			if where != "" {
+				u.Where = addUnique(u.Where, where)
+			}
+			switch audit {
+			case captrace.NoAudit:
+				u.NoAudit++
+				continue
+			case captrace.PathChoice:
+				u.PathChoice++
+				continue
+			}
+			// generic_permission asks for cap_dac_read_search first for a
+			// read or a directory search, then cap_dac_override: the
+			// first would have done.
+			if ev.Cap == capDACOverride && prevDenied && sameAccess(in.Events[prev], ev) {
+				u.Narrower++
+				continue
+			}
+		}
+		u.Needed = true
+		if neededBy[prog] == 0 {
+			progs = append(progs, prog)
+		}
+		neededBy[prog] |= 1 << uint(ev.Cap)
+	}
+	rep.ExecFailed = execFailed(in.Events)
+	var caps []int
+	for c := range byCap {
+		caps = append(caps, c)
+	}
+	sort.Ints(caps)
+	var needed uint64
+	for _, c := range caps {
+		rep.Capabilities = append(rep.Capabilities, *byCap[c])
+		if byCap[c].Needed {
+			rep.Denied = append(rep.Denied, byCap[c].Name)
+			needed |= 1 << uint(c)
+		}
+	}
+	var ruleIAB capconf.IAB
+	if in.Rule != nil {
+		ruleIAB, _ = capconf.ParseIAB(in.Rule.Caps) // "all", "none": no drops
+	}
+	bounding := in.Bounding &^ ruleIAB.Bound
+	rep.Impossible = names(needed &^ bounding)
+	needed &= bounding
+	if needed == 0 || in.Lost > 0 || rep.ExecFailed || in.ConfRefused != "" {
+		return rep
+	}
+	for _, p := range progs {
+		neededBy[p] &= bounding
+	}
+	rep.Suggest = suggest(in, needed, progs, neededBy)
+	return rep
+}
+
+// execFailed is whether the trace saw checks but never an exec: the
+// launcher's exec of the command was refused, and its checks are that
+// refusal's, not the command's.
+func execFailed(events []captrace.Event) bool {
+	checks := false
+	for _, ev := range events {
+		switch ev.Kind {
+		case captrace.Exec:
+			return false
+		case captrace.Check:
+			checks = true
+		}
+	}
+	return checks
+}
+
+// sameAccess is whether a denied cap_dac_override check was made for the
+// same access as the denied cap_dac_read_search check just before it in
+// the same task: the same function asked, when the stacks tell.
+func sameAccess(prev, ev captrace.Event) bool {
+	if prev.Cap != capDACReadSearch || prev.Granted {
+		return false
+	}
+	_, w1 := captrace.Classify(prev.Stack)
+	_, w2 := captrace.Classify(ev.Stack)
+	return w1 == w2
+}
+
+// suggest writes the capability.conf line and the setcap commands for the
+// programs that were denied, in the order they were first denied (not by
+// path, which would make the order depend on where a program lives). The
+// first rule that names a user wins, so when one names the user now, the
+// line goes before it and keeps what it gives.
+func suggest(in Input, needed uint64, progs []string, neededBy map[string]uint64) *Suggestion {
+	s := &Suggestion{ConfFile: in.ConfFile}
+	who := "USER"
+	if in.User != "" {
+		who = in.User
+	}
+	// The rule that names the user now keeps what it gives (its text as
+	// it is), and gets what was denied on top.
+	line := func(ambient bool) string {
+		var iab capconf.IAB
+		var err error
+		if in.Rule != nil {
+			iab, err = capconf.ParseIAB(in.Rule.Caps)
+		}
+		switch {
+		case in.Rule == nil || err != nil: // none, or "none", "all"
+			add := capconf.IAB{Inh: needed}
+			if ambient {
+				add.Amb = needed
+			}
+			return add.String() + " " + who
+		case ambient:
+			iab.Inh, iab.Amb = iab.Inh|needed, iab.Amb|needed
+			return iab.String() + " " + who
+		}
+		return in.Rule.Caps + "," + capconf.IAB{Inh: needed &^ iab.Inh}.String() + " " + who
+	}
+	s.ConfLine = line(false)
+	if in.Rule != nil {
+		at := fmt.Sprintf("%s:%d", in.Rule.File, in.Rule.Line)
+		iab, err := capconf.ParseIAB(in.Rule.Caps)
+		if err == nil && needed&^iab.Inh == 0 {
+			s.Already = at // only the programs lack their file capabilities
+		} else {
+			s.Before = at
+		}
+	}
+	risky := false
+	for _, p := range progs {
+		c := setcapsFor(p, neededBy[p], in.Files)
+		risky = risky || c.Script || c.General
+		s.Setcap = append(s.Setcap, c)
+	}
+	if risky {
+		s.Ambient = &Ambient{ConfLine: line(true), Args: "keepcaps defer"}
+	}
+	return s
+}
+
+// setcapsFor writes the setcap commands that give program p the
+// capabilities need on top of those it has, or says why there are none.
+func setcapsFor(p string, need uint64, files Files) Setcaps {
+	c := Setcaps{Program: p}
+	q, quotable := quote.Shell(p)
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		c.Unsafe = "the program is known by its command name only, not by a path"
+		return c
+	case !quotable:
+		c.Unsafe = "the path holds characters that no quoting makes safe to paste (control characters, or bytes that are not UTF-8)"
+		return c
+	}
+	if interp := files.Interpreter(p); interp != "" {
+		c.Script, c.Interpreter, c.General = true, interp, GeneralPurpose(interp)
+		return c
+	}
+	if GeneralPurpose(p) {
+		c.General = true
+		return c
+	}
+	cur, err := files.Caps(p)
+	if err != nil {
+		c.Unsafe = "its file capabilities now cannot be read, and setcap would replace them: " + err.Error()
+		return c
+	}
+	c.Current = cur.String()
+	forUser := cur
+	forUser.Inheritable |= need
+	forUser.Effective = true
+	forAll := cur
+	forAll.Permitted |= need
+	forAll.Effective = true
+	c.ForUser = "setcap " + quoteWord(forUser.String()) + " " + q
+	c.ForAll = "setcap " + quoteWord(forAll.String()) + " " + q
+	return c
+}
+
+// quoteWord quotes capability text (names, '=', flags) for the shell
+// when it has more than one clause.
+func quoteWord(s string) string {
+	if strings.Contains(s, " ") {
+		return "'" + s + "'"
+	}
+	return s
+}
+
+// String is the capabilities as setcap takes them: one clause for each
+// set of flags, "" for none.
+func (f FileCaps) String() string {
+	e := ""
+	if f.Effective {
+		e = "e"
+	}
+	var clauses []string
+	for _, g := range []struct {
+		bits  uint64
+		flags string
+	}{
+		{f.Permitted &^ f.Inheritable, "p"},
+		{f.Inheritable &^ f.Permitted, "i"},
+		{f.Permitted & f.Inheritable, "ip"},
+	} {
+		if g.bits != 0 {
+			clauses = append(clauses, capconf.IAB{Inh: g.bits}.String()+"="+e+g.flags)
+		}
+	}
+	return strings.Join(clauses, " ")
+}
+
+// generalPurpose are programs that run what they are given (shells,
+// interpreters, the programs that run another): capabilities on one are
+// anyone's who can run it, for any use. Versioned names (python3.11)
+// match their base.
+var generalPurpose = []string{
+	"sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "csh", "tcsh", "fish", "ash", "busybox",
+	"python", "pypy", "perl", "ruby", "lua", "luajit", "php", "node", "nodejs", "tclsh", "wish",
+	"awk", "gawk", "mawk", "nawk", "guile", "env", "xargs", "find", "vim", "vi", "emacs",
+	"gdb", "expect",
+}
+
+// GeneralPurpose is whether the program at path runs whatever it is given.
+func GeneralPurpose(p string) bool {
+	base := strings.TrimRight(path.Base(p), "0123456789.")
+	return slices.Contains(generalPurpose, base) || slices.Contains(generalPurpose, path.Base(p))
+}
+
+func names(v uint64) []string {
+	out := []string{}
+	if v != 0 {
+		out = strings.Split(capconf.IAB{Inh: v}.String(), ",")
+	}
+	return out
+}
+
+func addUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// ParseFileCaps reads the security.capability attribute of a file (struct
+// vfs_cap_data, any revision, little-endian): the permitted and
+// inheritable sets and the effective bit.
+func ParseFileCaps(b []byte) (FileCaps, error) {
+	le32 := func(i int) uint32 {
+		return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
+	}
+	if len(b) < 4 {
+		return FileCaps{}, fmt.Errorf("security.capability of %d bytes", len(b))
+	}
+	magic := le32(0)
+	words := 0
+	switch magic & 0xff000000 {
+	case 0x01000000:
+		words = 1
+	case 0x02000000, 0x03000000:
+		words = 2
+	default:
+		return FileCaps{}, fmt.Errorf("security.capability of revision %#x", magic&0xff000000)
+	}
+	if len(b) < 4+8*words {
+		return FileCaps{}, fmt.Errorf("security.capability of %d bytes", len(b))
+	}
+	f := FileCaps{Effective: magic&1 != 0}
+	for i := 0; i < words; i++ {
+		f.Permitted |= uint64(le32(4+8*i)) << (32 * i)
+		f.Inheritable |= uint64(le32(8+8*i)) << (32 * i)
+	}
+	return f, nil
+}

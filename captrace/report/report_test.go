@@ -1,0 +1,322 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"pam_gocap/captrace"
+)
+
+// files are program files as a test has them: capabilities and #! lines
+// by path, and errors for paths that cannot be read.
+type files struct {
+	caps   map[string]FileCaps
+	interp map[string]string
+	errs   map[string]error
+}
+
+func (f files) Caps(p string) (FileCaps, error) { return f.caps[p], f.errs[p] }
+func (f files) Interpreter(p string) string     { return f.interp[p] }
+func (f files) Resolve(p string) string         { return p }
+
+const all = 1<<41 - 1 // every capability of this kernel, as gocap's Bounding set
+
+var (
+	socket = []string{"cap_capable", "security_capable", "ns_capable", "inet_create"}
+	mmap   = []string{"cap_capable", "security_vm_enough_memory_mm", "__mmap_region"}
+	perm   = []string{"cap_capable", "security_capable", "capable_wrt_inode_uidgid", "generic_permission"}
+	settod = []string{"cap_capable", "security_capable", "capable", "do_settimeofday64"}
+)
+
+// run is one program's events: it execs path, then makes checks.
+func run(path string, checks ...captrace.Event) []captrace.Event {
+	evs := []captrace.Event{{Kind: captrace.Exec, Pid: 10, Comm: "x", Filename: path}}
+	for _, c := range checks {
+		c.Kind, c.Pid = captrace.Check, 10
+		evs = append(evs, c)
+	}
+	return evs
+}
+
+func denied(c int, stack []string) captrace.Event { return captrace.Event{Cap: c, Stack: stack} }
+func granted(c int) captrace.Event                { return captrace.Event{Cap: c, Granted: true} }
+
+func TestBuild(t *testing.T) {
+	tcpdump := files{caps: map[string]FileCaps{"/usr/bin/tcpdump": {Permitted: 1 << 13, Effective: true}}}
+	for _, tc := range []struct {
+		name string
+		in   Input
+		// What must show: the denied and impossible capabilities, the
+		// capability.conf line, the setcap commands (for the user, for
+		// everyone) and the Ambient line, "" for none.
+		denied, impossible []string
+		conf               string
+		setcap             []string
+		ambient            string
+		check              func(t *testing.T, r *Report)
+	}{
+		{
+			name:   "plain",
+			in:     Input{User: "dave", Events: run("/usr/bin/ping", denied(13, socket), denied(21, mmap))},
+			denied: []string{"cap_net_raw"}, conf: "cap_net_raw dave",
+			setcap: []string{"setcap cap_net_raw=ei /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
+		},
+		{
+			// tcpdump has cap_net_raw=ep already and now needs
+			// cap_dac_override: the commands keep cap_net_raw.
+			name:   "union with the file's capabilities",
+			in:     Input{User: "dave", Events: run("/usr/bin/tcpdump", denied(1, perm)), Files: tcpdump},
+			denied: []string{"cap_dac_override"}, conf: "cap_dac_override dave",
+			setcap: []string{"setcap 'cap_net_raw=ep cap_dac_override=ei' /usr/bin/tcpdump",
+				"setcap cap_dac_override,cap_net_raw=ep /usr/bin/tcpdump"},
+			check: func(t *testing.T, r *Report) {
+				if r.Suggest.Setcap[0].Current != "cap_net_raw=ep" {
+					t.Errorf("current %q", r.Suggest.Setcap[0].Current)
+				}
+			},
+		},
+		{
+			name: "current capabilities unreadable",
+			in: Input{User: "dave", Events: run("/usr/bin/tcpdump", denied(1, perm)),
+				Files: files{errs: map[string]error{"/usr/bin/tcpdump": errors.New("not a regular file")}}},
+			denied: []string{"cap_dac_override"}, conf: "cap_dac_override dave", setcap: []string{"", ""},
+			check: func(t *testing.T, r *Report) {
+				if !strings.Contains(r.Suggest.Setcap[0].Unsafe, "not a regular file") {
+					t.Errorf("unsafe %q", r.Suggest.Setcap[0].Unsafe)
+				}
+			},
+		},
+		{
+			// date -s in a session without cap_sys_time: impossible,
+			// not suggested, and the line keeps only what is possible.
+			name: "outside the Bounding set",
+			in: Input{User: "dave", Bounding: all &^ (1 << 25),
+				Events: run("/usr/bin/date", denied(25, settod), denied(13, socket))},
+			denied: []string{"cap_net_raw", "cap_sys_time"}, impossible: []string{"cap_sys_time"},
+			conf:   "cap_net_raw dave",
+			setcap: []string{"setcap cap_net_raw=ei /usr/bin/date", "setcap cap_net_raw=ep /usr/bin/date"},
+		},
+		{
+			name: "dropped by the rule",
+			in: Input{User: "dave", Rule: &Rule{File: "c.conf", Line: 4, Caps: "cap_net_raw,!cap_sys_time"},
+				Events: run("/usr/bin/date", denied(25, settod))},
+			denied: []string{"cap_sys_time"}, impossible: []string{"cap_sys_time"},
+		},
+		{
+			name:   "only impossible",
+			in:     Input{User: "dave", Bounding: 1 << 13, Events: run("/usr/bin/date", denied(25, settod))},
+			denied: []string{"cap_sys_time"}, impossible: []string{"cap_sys_time"},
+		},
+		{
+			// cat /etc/shadow: generic_permission asks for
+			// cap_dac_read_search, then cap_dac_override.
+			name:   "the narrower of two",
+			in:     Input{User: "dave", Events: run("/usr/bin/cat", denied(2, perm), denied(1, perm))},
+			denied: []string{"cap_dac_read_search"}, conf: "cap_dac_read_search dave",
+			setcap: []string{"setcap cap_dac_read_search=ei /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
+			check: func(t *testing.T, r *Report) {
+				if u := r.Capabilities[0]; u.Name != "cap_dac_override" || u.Narrower != 1 || u.Needed {
+					t.Errorf("cap_dac_override %+v", u)
+				}
+			},
+		},
+		{
+			name:   "the narrower of two, without stacks",
+			in:     Input{User: "dave", Events: run("/usr/bin/cat", denied(2, nil), denied(1, nil))},
+			denied: []string{"cap_dac_read_search"}, conf: "cap_dac_read_search dave",
+			setcap: []string{"setcap cap_dac_read_search=ei /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
+		},
+		{
+			// A write asks for cap_dac_override alone; after a read
+			// check another check came between.
+			name: "cap_dac_override alone",
+			in: Input{User: "dave", Events: run("/usr/bin/touch", denied(1, perm),
+				denied(2, perm), denied(21, mmap), denied(1, perm))},
+			denied: []string{"cap_dac_override", "cap_dac_read_search"}, conf: "cap_dac_override,cap_dac_read_search dave",
+			setcap: []string{"setcap cap_dac_override,cap_dac_read_search=ei /usr/bin/touch",
+				"setcap cap_dac_override,cap_dac_read_search=ep /usr/bin/touch"},
+		},
+		{
+			// bash's builtin kill: no setcap on bash, an Ambient rule.
+			name: "a shell",
+			in: Input{User: "dave", Rule: &Rule{File: "c.conf", Line: 2, Caps: "cap_net_raw"},
+				Events: run("/usr/bin/bash", denied(5, []string{"cap_capable", "security_capable", "ns_capable", "kill_ok_by_cred"}))},
+			denied: []string{"cap_kill"}, conf: "cap_net_raw,cap_kill dave", setcap: []string{"", ""},
+			ambient: "^cap_kill,cap_net_raw dave",
+			check: func(t *testing.T, r *Report) {
+				if c := r.Suggest.Setcap[0]; !c.General || c.Script || r.Suggest.Before != "c.conf:2" || r.Suggest.Ambient.Args != "keepcaps defer" {
+					t.Errorf("%+v %+v", c, r.Suggest)
+				}
+			},
+		},
+		{
+			name:   "an interpreter, versioned",
+			in:     Input{User: "dave", Events: run("/usr/bin/python3.11", denied(13, socket))},
+			denied: []string{"cap_net_raw"}, conf: "cap_net_raw dave", setcap: []string{"", ""}, ambient: "^cap_net_raw dave",
+		},
+		{
+			name: "a script",
+			in: Input{User: "dave", Events: run("/home/dave/bind.py", denied(10, nil)),
+				Files: files{interp: map[string]string{"/home/dave/bind.py": "python3"}}},
+			denied: []string{"cap_net_bind_service"}, conf: "cap_net_bind_service dave", setcap: []string{"", ""},
+			ambient: "^cap_net_bind_service dave",
+			check: func(t *testing.T, r *Report) {
+				if c := r.Suggest.Setcap[0]; !c.Script || !c.General || c.Interpreter != "python3" {
+					t.Errorf("%+v", c)
+				}
+			},
+		},
+		{
+			// The exec of a file dave may not run: the launcher's
+			// checks, no exec, nothing suggested.
+			name: "a failed exec",
+			in: Input{User: "dave", ExitCode: 126, Events: []captrace.Event{
+				{Kind: captrace.Check, Pid: 10, Comm: "gocap", Cap: 1, Stack: perm}}},
+			denied: []string{"cap_dac_override"},
+			check: func(t *testing.T, r *Report) {
+				if !r.ExecFailed {
+					t.Error("exec not failed")
+				}
+			},
+		},
+		{
+			name: "a refused config",
+			in: Input{User: "dave", ConfRefused: "/etc/security/capability.conf: writable by others: refused",
+				Events: run("/usr/bin/ping", denied(13, socket))},
+			denied: []string{"cap_net_raw"},
+			check: func(t *testing.T, r *Report) {
+				if r.ConfRefused == "" {
+					t.Error("not refused")
+				}
+			},
+		},
+		{
+			name:   "lost events",
+			in:     Input{User: "dave", Lost: 3, Events: run("/usr/bin/ping", denied(13, socket))},
+			denied: []string{"cap_net_raw"},
+		},
+		{
+			// As root every check is granted: what a user would be
+			// denied is suggested, but cap_sys_admin, which every
+			// mapping asks for, is unknown.
+			name:   "as root",
+			in:     Input{Events: run("/usr/bin/ping", granted(13), granted(21), granted(21))},
+			denied: []string{"cap_net_raw"}, conf: "cap_net_raw USER",
+			setcap: []string{"setcap cap_net_raw=ei /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
+			check: func(t *testing.T, r *Report) {
+				if !r.AsRoot || r.Capabilities[1].Unknown != 2 || r.Capabilities[1].Needed {
+					t.Errorf("%+v", r)
+				}
+			},
+		},
+		{
+			name:   "as a user, granted",
+			in:     Input{User: "dave", Events: run("/usr/bin/ping", granted(13))},
+			denied: []string{},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.in.Files == nil {
+				tc.in.Files = files{}
+			}
+			if tc.in.Bounding == 0 {
+				tc.in.Bounding = all
+			}
+			r := Build(tc.in)
+			if tc.impossible == nil {
+				tc.impossible = []string{}
+			}
+			if !reflect.DeepEqual(r.Denied, tc.denied) || !reflect.DeepEqual(r.Impossible, tc.impossible) {
+				t.Errorf("denied %q, impossible %q; want %q, %q", r.Denied, r.Impossible, tc.denied, tc.impossible)
+			}
+			var conf, ambient string
+			var setcap []string
+			if s := r.Suggest; s != nil {
+				conf = s.ConfLine
+				for _, c := range s.Setcap {
+					setcap = append(setcap, c.ForUser, c.ForAll)
+				}
+				if s.Ambient != nil {
+					ambient = s.Ambient.ConfLine
+				}
+			}
+			if conf != tc.conf || !reflect.DeepEqual(setcap, tc.setcap) || ambient != tc.ambient {
+				t.Errorf("suggested %q, %q, ambient %q; want %q, %q, %q", conf, setcap, ambient, tc.conf, tc.setcap, tc.ambient)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+func TestParseFileCaps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want FileCaps
+		err  bool
+	}{
+		// setcap cap_net_raw=ep: revision 2, effective.
+		{"v2", []byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, FileCaps{Permitted: 1 << 13, Effective: true}, false},
+		// cap_dac_override=ei, cap_checkpoint_restore (40)=p: revision 3.
+		{"v3", []byte{0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, FileCaps{Inheritable: 1 << 1, Permitted: 1 << 40}, false},
+		{"v1", []byte{0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0}, FileCaps{Permitted: 1}, false},
+		{"short", []byte{0, 0, 0, 2, 1, 0}, FileCaps{}, true},
+		{"revision 9", []byte{0, 0, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0}, FileCaps{}, true},
+	} {
+		got, err := ParseFileCaps(tc.data)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestFileCapsString(t *testing.T) {
+	for _, tc := range []struct {
+		f    FileCaps
+		want string
+	}{
+		{FileCaps{}, ""},
+		{FileCaps{Permitted: 1 << 13, Effective: true}, "cap_net_raw=ep"},
+		{FileCaps{Permitted: 1 << 13, Inheritable: 1<<13 | 1<<1, Effective: true}, "cap_dac_override=ei cap_net_raw=eip"},
+		{FileCaps{Permitted: 1 << 13}, "cap_net_raw=p"},
+	} {
+		if got := tc.f.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestGeneralPurpose(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/usr/bin/bash": true, "/bin/sh": true, "/usr/bin/python3.11": true, "/usr/bin/perl5.36.0": true,
+		"/usr/bin/busybox": true, "/usr/bin/env": true, "/usr/bin/ping": false, "/usr/sbin/tcpdump": false,
+		"/usr/bin/nice": false, "/usr/bin/bashful": false, "/usr/bin/ip": false,
+	} {
+		if got := GeneralPurpose(p); got != want {
+			t.Errorf("GeneralPurpose(%s) = %v", p, got)
+		}
+	}
+}
+
+// A trace of ping as dave, who has no rule yet.
+func ExampleBuild() {
+	r := Build(Input{
+		User: "dave", ConfFile: "/etc/security/capability.conf", Bounding: all, Files: files{},
+		Events: []captrace.Event{
+			{Kind: captrace.Exec, Pid: 7, Comm: "ping", Filename: "/usr/bin/ping"},
+			{Kind: captrace.Check, Pid: 7, Comm: "ping", Cap: 13, Stack: socket},
+		},
+	})
+	fmt.Println(r.Denied)
+	fmt.Println(r.Suggest.ConfLine)
+	fmt.Println(r.Suggest.Setcap[0].ForUser)
+	// Output:
+	// [cap_net_raw]
+	// cap_net_raw dave
+	// setcap cap_net_raw=ei /usr/bin/ping
+}
