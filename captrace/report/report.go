@@ -413,22 +413,23 @@ func quoteWord(s string) string {
 // String is the capabilities as setcap takes them: one clause for each
 // set of flags, "" for none.
 func (f FileCaps) String() string {
-	e := ""
-	if f.Effective {
-		e = "e"
-	}
 	var clauses []string
 	for _, g := range []struct {
-		bits  uint64
-		flags string
+		bits         uint64
+		flags, plain string // with and without the effective bit
 	}{
-		{f.Permitted &^ f.Inheritable, "p"},
-		{f.Inheritable &^ f.Permitted, "i"},
-		{f.Permitted & f.Inheritable, "ip"},
+		{f.Permitted &^ f.Inheritable, "ep", "p"},
+		{f.Inheritable &^ f.Permitted, "ie", "i"},
+		{f.Permitted & f.Inheritable, "eip", "ip"},
 	} {
-		if g.bits != 0 {
-			clauses = append(clauses, capconf.IAB{Inh: g.bits}.String()+"="+e+g.flags)
+		if g.bits == 0 {
+			continue
 		}
+		flags := g.plain
+		if f.Effective {
+			flags = g.flags
+		}
+		clauses = append(clauses, capconf.IAB{Inh: g.bits}.String()+"="+flags)
 	}
 	return strings.Join(clauses, " ")
 }

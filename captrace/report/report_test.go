@@ -62,7 +62,7 @@ func TestBuild(t *testing.T) {
 			name:   "plain",
 			in:     Input{User: "dave", Events: run("/usr/bin/ping", denied(13, socket), denied(21, mmap))},
 			denied: []string{"cap_net_raw"}, conf: "cap_net_raw dave",
-			setcap: []string{"setcap cap_net_raw=ei /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
+			setcap: []string{"setcap cap_net_raw=ie /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
 		},
 		{
 			// tcpdump has cap_net_raw=ep already and now needs
@@ -70,7 +70,7 @@ func TestBuild(t *testing.T) {
 			name:   "union with the file's capabilities",
 			in:     Input{User: "dave", Events: run("/usr/bin/tcpdump", denied(1, perm)), Files: tcpdump},
 			denied: []string{"cap_dac_override"}, conf: "cap_dac_override dave",
-			setcap: []string{"setcap 'cap_net_raw=ep cap_dac_override=ei' /usr/bin/tcpdump",
+			setcap: []string{"setcap 'cap_net_raw=ep cap_dac_override=ie' /usr/bin/tcpdump",
 				"setcap cap_dac_override,cap_net_raw=ep /usr/bin/tcpdump"},
 			check: func(t *testing.T, r *Report) {
 				if r.Suggest.Setcap[0].Current != "cap_net_raw=ep" {
@@ -97,7 +97,7 @@ func TestBuild(t *testing.T) {
 				Events: run("/usr/bin/date", denied(25, settod), denied(13, socket))},
 			denied: []string{"cap_net_raw", "cap_sys_time"}, impossible: []string{"cap_sys_time"},
 			conf:   "cap_net_raw dave",
-			setcap: []string{"setcap cap_net_raw=ei /usr/bin/date", "setcap cap_net_raw=ep /usr/bin/date"},
+			setcap: []string{"setcap cap_net_raw=ie /usr/bin/date", "setcap cap_net_raw=ep /usr/bin/date"},
 		},
 		{
 			name: "dropped by the rule",
@@ -116,7 +116,7 @@ func TestBuild(t *testing.T) {
 			name:   "the narrower of two",
 			in:     Input{User: "dave", Events: run("/usr/bin/cat", denied(2, perm), denied(1, perm))},
 			denied: []string{"cap_dac_read_search"}, conf: "cap_dac_read_search dave",
-			setcap: []string{"setcap cap_dac_read_search=ei /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
+			setcap: []string{"setcap cap_dac_read_search=ie /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
 			check: func(t *testing.T, r *Report) {
 				if u := r.Capabilities[0]; u.Name != "cap_dac_override" || u.Narrower != 1 || u.Needed {
 					t.Errorf("cap_dac_override %+v", u)
@@ -127,7 +127,7 @@ func TestBuild(t *testing.T) {
 			name:   "the narrower of two, without stacks",
 			in:     Input{User: "dave", Events: run("/usr/bin/cat", denied(2, nil), denied(1, nil))},
 			denied: []string{"cap_dac_read_search"}, conf: "cap_dac_read_search dave",
-			setcap: []string{"setcap cap_dac_read_search=ei /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
+			setcap: []string{"setcap cap_dac_read_search=ie /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
 		},
 		{
 			// A write asks for cap_dac_override alone; after a read
@@ -136,7 +136,7 @@ func TestBuild(t *testing.T) {
 			in: Input{User: "dave", Events: run("/usr/bin/touch", denied(1, perm),
 				denied(2, perm), denied(21, mmap), denied(1, perm))},
 			denied: []string{"cap_dac_override", "cap_dac_read_search"}, conf: "cap_dac_override,cap_dac_read_search dave",
-			setcap: []string{"setcap cap_dac_override,cap_dac_read_search=ei /usr/bin/touch",
+			setcap: []string{"setcap cap_dac_override,cap_dac_read_search=ie /usr/bin/touch",
 				"setcap cap_dac_override,cap_dac_read_search=ep /usr/bin/touch"},
 		},
 		{
@@ -205,7 +205,7 @@ func TestBuild(t *testing.T) {
 			name:   "as root",
 			in:     Input{Events: run("/usr/bin/ping", granted(13), granted(21), granted(21))},
 			denied: []string{"cap_net_raw"}, conf: "cap_net_raw USER",
-			setcap: []string{"setcap cap_net_raw=ei /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
+			setcap: []string{"setcap cap_net_raw=ie /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
 			check: func(t *testing.T, r *Report) {
 				if !r.AsRoot || r.Capabilities[1].Unknown != 2 || r.Capabilities[1].Needed {
 					t.Errorf("%+v", r)
@@ -282,7 +282,7 @@ func TestFileCapsString(t *testing.T) {
 	}{
 		{FileCaps{}, ""},
 		{FileCaps{Permitted: 1 << 13, Effective: true}, "cap_net_raw=ep"},
-		{FileCaps{Permitted: 1 << 13, Inheritable: 1<<13 | 1<<1, Effective: true}, "cap_dac_override=ei cap_net_raw=eip"},
+		{FileCaps{Permitted: 1 << 13, Inheritable: 1<<13 | 1<<1, Effective: true}, "cap_dac_override=ie cap_net_raw=eip"},
 		{FileCaps{Permitted: 1 << 13}, "cap_net_raw=p"},
 	} {
 		if got := tc.f.String(); got != tc.want {
@@ -318,5 +318,5 @@ func ExampleBuild() {
 	// Output:
 	// [cap_net_raw]
 	// cap_net_raw dave
-	// setcap cap_net_raw=ei /usr/bin/ping
+	// setcap cap_net_raw=ie /usr/bin/ping
 }

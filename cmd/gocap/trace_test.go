@@ -110,8 +110,8 @@ func TestTraceReportJSON(t *testing.T) {
 		cmds = append(cmds, c.ForUser, c.ForAll)
 	}
 	// In the order of the first denial: /opt/sh's path walk came first.
-	want := []string{"setcap cap_dac_read_search=ei /opt/tool", "setcap cap_dac_read_search=ep /opt/tool",
-		"setcap cap_net_raw=ei /opt/probe", "setcap cap_net_raw=ep /opt/probe"}
+	want := []string{"setcap cap_dac_read_search=ie /opt/tool", "setcap cap_dac_read_search=ep /opt/tool",
+		"setcap cap_net_raw=ie /opt/probe", "setcap cap_net_raw=ep /opt/probe"}
 	if !reflect.DeepEqual(cmds, want) {
 		t.Errorf("setcap %q, want %q", cmds, want)
 	}
@@ -213,7 +213,7 @@ func TestTraceReportHostilePaths(t *testing.T) {
 	}
 	for _, want := range []string{
 		`gocap trace: sh -c x\x1b[2J, via tracepoint`,
-		"  setcap cap_net_raw=ei '" + semicolon + "'\n",
+		"  setcap cap_net_raw=ie '" + semicolon + "'\n",
 		"  setcap cap_net_raw=ep '" + semicolon + "'\n",
 		`no setcap command for /home/u/\x1b]0;owned\x07\x1b[2J\u009b31m: the path holds characters`,
 		`no setcap command for \x1b[31mcomm: the program is known by its command name only`,
