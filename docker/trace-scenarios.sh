@@ -214,6 +214,101 @@ tr_json tracepoint carol rawprobe-plain
 check "carol ('none') is still denied" "$code $(q '.denied | join(",")')" "1 cap_net_raw"
 cp /tmp/capability.conf.orig /etc/security/capability.conf
 
+# The report on a pipe: with -o -, the JSON report is gocap's standard
+# output, whole, whatever the command prints; the command's standard
+# output goes to standard error.
+for m in $METHODS; do
+	gocap trace --via $m --user dave --format json -o - -- sh -c 'echo "{ not json"; echo to-stderr >&2; rawprobe-plain' \
+		2>/tmp/pipe.err | jq -c '[.exit_code, .denied, .suggest.capability_conf_line]' >/tmp/pipe.out
+	check "$m: -o - | jq: the report parses whole" "${PIPESTATUS[1]} $(cat /tmp/pipe.out)" '0 [1,["cap_net_raw"],"cap_net_raw dave"]'
+	check "$m: -o -: the command's output on standard error" "$(grep -c -x -e '{ not json' -e to-stderr /tmp/pipe.err)" 2
+done
+check "-o - as root: the report alone on standard output" "$(gocap trace --format json -o - -- true 2>/dev/null | jq -r '.command | join(" ")')" "true"
+
+# --help: the usage on standard output, exit 0, for every command; usage
+# errors exit 2, an unknown user included.
+for c in "" check explain trace; do
+	out=$(gocap $c --help 2>/tmp/help.err)
+	check "gocap $c --help: exit 0, usage on stdout, nothing on stderr" "$? $(echo "$out" | head -1) $(wc -c </tmp/help.err)" "0 usage: 0"
+done
+gocap trace --user no-such-user -- true 2>/tmp/user.err
+check "an unknown user: exit 2" "$? $(grep -c 'no-such-user' /tmp/user.err)" "2 1"
+gocap trace --bogus -- true 2>/dev/null
+check "an unknown flag: exit 2" "$?" 2
+
+# A failed exec is reported as such, and nothing is suggested (not a
+# capability for gocap): a program in a directory dave cannot search.
+install -d -m 0700 /root/private
+cp /usr/local/bin/rawprobe-plain /root/private/prog
+for m in $METHODS; do
+	tr_json $m dave /root/private/prog
+	check "$m: a refused exec: exit 126, exec_failed, nothing suggested" "$code $(q .exec_failed) $(q .suggest)" "126 true null"
+done
+gocap trace --user dave -- /root/private/prog 2>&1 >/dev/null | grep -q "the command never ran: its exec was refused" &&
+	ok "a refused exec: the text says so" || bad "a refused exec: the text does not say so"
+
+# A refused capability.conf (writable by others) is reported first, and
+# nothing is suggested: the module would read no line there.
+chmod o+w /etc/security/capability.conf
+tr_json bpf dave rawprobe-plain
+check "a refused config: said why, nothing suggested" "$(q '.config_refused | test("capability.conf")') $(q .suggest)" "true null"
+gocap trace --user dave -- rawprobe-plain 2>&1 >/dev/null | sed -n 2p | grep -q "^pam_gocap refuses the rules: /etc/security/capability.conf" &&
+	ok "a refused config: said on the report's second line" || bad "a refused config: not said first"
+chmod o-w /etc/security/capability.conf
+
+# As root, every check is granted: the report lists what a user would be
+# denied, and suggests it.
+for m in $METHODS; do
+	tr_json $m - rawprobe-plain
+	check "$m: as root: cap_net_raw listed and suggested" \
+		"$code $(q .as_root) $(q '.denied | join(",")') $(q .suggest.capability_conf_line)" "0 true cap_net_raw cap_net_raw USER"
+done
+
+# What the command leaves running is waited for (3 s at most), then named.
+start=$(date +%s)
+tr_json bpf dave sh -c 'sleep 0.5 & exit 0'
+check "a child that ends in time: waited for" "$code $(q '.still_running | length')" "0 0"
+tr_json bpf dave sh -c 'sleep 20 & exit 0'
+check "a child still running: named" "$code $(q '[.still_running[].comm] | join(",")')" "0 sleep"
+check "a child still running: waited for 3 s at most" "$(($(date +%s) - start < 10))" 1
+pkill -u dave -x sleep
+
+# Capabilities a program has are kept: cat with cap_net_raw already, on
+# /etc/shadow: the narrower cap_dac_read_search, on top of cap_net_raw.
+cp /usr/bin/cat /usr/local/bin/cat-raw
+setcap cap_net_raw=ep /usr/local/bin/cat-raw
+for m in $METHODS; do
+	tr_json $m dave cat-raw /etc/shadow
+	check "$m: cat /etc/shadow: cap_dac_read_search alone, setcap keeps cap_net_raw" \
+		"$(q '.denied | join(",")') $(q '.suggest.setcap[0].for_user')" \
+		"cap_dac_read_search setcap 'cap_net_raw=ep cap_dac_read_search=ie' /usr/local/bin/cat-raw"
+done
+# Applied, it works through the module and su, and cat-raw keeps what it had.
+sed -i "1i $(q .suggest.capability_conf_line)" /etc/security/capability.conf
+eval "$(q '.suggest.setcap[0].for_user')"
+check "cat /etc/shadow: applied, dave reads it, cat-raw keeps cap_net_raw" \
+	"$(su dave -c 'cat-raw /etc/shadow' >/dev/null 2>&1; echo $?) $(getcap /usr/local/bin/cat-raw | grep -o 'cap_net_raw\|cap_dac_read_search' | sort | tr '\n' ' ')" \
+	"0 cap_dac_read_search cap_net_raw "
+cp /tmp/capability.conf.orig /etc/security/capability.conf
+
+# Outside the session's Bounding set (this container has no cap_sys_time):
+# impossible here, not suggested.
+for m in $METHODS; do
+	tr_json $m dave date -s @0
+	check "$m: date -s without cap_sys_time in the Bounding set: impossible, nothing suggested" \
+		"$(q '.impossible | join(",")') $(q .suggest)" "cap_sys_time null"
+done
+
+# A shell's builtin kill: no setcap on bash, the Ambient rule instead.
+su carol -c 'exec sleep 60' >/dev/null 2>&1 &
+sleep 0.3
+victim=$(pgrep -u carol -x sleep)
+tr_json bpf dave bash -c "kill -0 $victim"
+check "bash's builtin kill: no setcap, general purpose, an Ambient rule" \
+	"$(q '.denied | join(",")') $(q '.suggest.setcap[0].for_user') $(q '.suggest.setcap[0].general_purpose') $(q .suggest.ambient.capability_conf_line) $(q .suggest.ambient.module_args)" \
+	"cap_kill  true ^cap_kill dave keepcaps defer"
+kill $victim
+
 # Not allowed to trace: one line, no traceback, exit 125.
 out=$(su dave -c 'gocap trace -- true' 2>&1)
 check "not root: exit 125" "$?" 125

@@ -3,7 +3,7 @@
 //
 //	gocap check [FILE] [--args "MODULE ARGS"] [--format text|json]
 //	gocap explain USER [--config FILE] [--args "MODULE ARGS"] [--file PATH] [--service su|login|sshd] [--format text|json]
-//	gocap trace [--user USER [--keep-env NAME]...] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
+//	gocap trace [--user USER [--keep-env NAME]...] [--via tracepoint|bpf] [--format text|json] [-o FILE|-] -- CMD [ARGS...]
 //	gocap --version
 //	gocap help
 package main
@@ -36,18 +36,20 @@ const usage = `usage:
       authenticate and setcred do, with --file what a program with file
       capabilities at PATH gets after USER's shell runs it, and with
       --service what reaches the session that su, login or sshd starts.
-  gocap trace [--user USER [--keep-env NAME]...] [--via tracepoint|bpf] [--format text|json] [-o FILE] -- CMD [ARGS...]
+  gocap trace [--user USER [--keep-env NAME]...] [--via tracepoint|bpf] [--format text|json] [-o FILE|-] -- CMD [ARGS...]
       Run CMD (as USER, with what a login gives USER and a login's
       environment in USER's home, when given; --keep-env keeps a variable)
       in a session of its own, on a pseudo-terminal of its own when gocap
       has a terminal, and record every capability check that CMD and what
       it starts make, until CMD exits; then report them to standard error
-      (or FILE), with the capability.conf line and setcap commands for what
-      was denied. Exit as CMD did; 125 when the trace failed, 126 or 127
-      when CMD could not run. Also --config FILE, --args "MODULE ARGS" and
-      --service su|login|sshd, as for explain.
+      (or FILE; with -o -, to standard output, CMD's standard output then
+      going to standard error), with the capability.conf line and setcap
+      commands for what was denied. Exit as CMD did; 125 when the trace
+      failed, 126 or 127 when CMD could not run, 2 on a usage problem.
+      Also --config FILE, --args "MODULE ARGS" and --service
+      su|login|sshd, as for explain.
   gocap --version
-  gocap help
+  gocap help, or -h or --help after any command
 `
 
 func main() {
