@@ -77,8 +77,10 @@ fi
 # trace: tracefs and BPF need SYS_ADMIN and no seccomp or AppArmor profile
 # (Docker here refuses --privileged); SYSLOG shows kernel addresses, for
 # BPF's stacks. ICMP datagram sockets are off, so ping needs cap_net_raw.
+# DAC_READ_SEARCH, which Docker leaves out, for the narrower of the two
+# capabilities that let a user read a file.
 if [ "$mode" = trace ]; then
-	docker run -d --name "$name" --hostname gocap-trace --cap-add SYS_ADMIN --cap-add SYSLOG \
+	docker run -d --name "$name" --hostname gocap-trace --cap-add SYS_ADMIN --cap-add SYSLOG --cap-add DAC_READ_SEARCH \
 		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 		--sysctl net.ipv4.ping_group_range="1 0" "$img/test" sleep infinity >/dev/null
 	docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd'

@@ -290,6 +290,19 @@ check "cat /etc/shadow: applied, dave reads it, cat-raw keeps cap_net_raw" \
 	"$(su dave -c 'cat-raw /etc/shadow' >/dev/null 2>&1; echo $?) $(getcap /usr/local/bin/cat-raw | grep -o 'cap_net_raw\|cap_dac_read_search' | sort | tr '\n' ' ')" \
 	"0 cap_dac_read_search cap_net_raw "
 cp /tmp/capability.conf.orig /etc/security/capability.conf
+setcap -r /usr/local/bin/cat-raw
+# Where dave's rule drops cap_dac_read_search from the Bounding set, the
+# other of the two, which works once applied.
+sed -i '1i !cap_dac_read_search dave' /etc/security/capability.conf
+tr_json bpf dave cat-raw /etc/shadow
+check "cat /etc/shadow, no cap_dac_read_search in the session: cap_dac_override" \
+	"$(q '.denied | join(",")') $(q .suggest.capability_conf_line) $(q '.suggest.setcap[0].for_user')" \
+	"cap_dac_override !cap_dac_read_search,cap_dac_override dave setcap cap_dac_override=ie /usr/local/bin/cat-raw"
+sed -i "1i $(q .suggest.capability_conf_line)" /etc/security/capability.conf
+eval "$(q '.suggest.setcap[0].for_user')"
+check "cat /etc/shadow, no cap_dac_read_search in the session: applied, dave reads it" \
+	"$(su dave -c 'cat-raw /etc/shadow' >/dev/null 2>&1; echo $?)" 0
+cp /tmp/capability.conf.orig /etc/security/capability.conf
 
 # Outside the session's Bounding set (this container has no cap_sys_time):
 # impossible here, not suggested.

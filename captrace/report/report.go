@@ -120,10 +120,12 @@ type CapUse struct {
 	// PathChoice counts denials the kernel asked for only to choose how
 	// much to allow: setuid to one's own ids still works without them.
 	PathChoice int `json:"denied_path_choice"`
-	// Narrower counts denials of cap_dac_override right after the kernel
-	// asked for cap_dac_read_search for the same access: either would
-	// have done, and the narrower is suggested.
-	Narrower int `json:"denied_narrower_suffices"`
+	// Either counts denials of one of cap_dac_read_search and
+	// cap_dac_override that the kernel asked for one after the other for
+	// the same access, where either would have done: the other is
+	// suggested (cap_dac_read_search, the narrower, where the session's
+	// Bounding set has it).
+	Either int `json:"denied_other_suffices"`
 	// Unknown counts checks that cannot be told apart from the noaudit
 	// check every mapping makes (cap_sys_admin with no stack): never
 	// suggested.
@@ -191,10 +193,25 @@ func Build(in Input) *Report {
 		Capabilities: []CapUse{}, Denied: []string{}, Impossible: []string{}, LostEvents: in.Lost,
 		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning}
 	programs := captrace.Programs(in.Events)
+	var ruleIAB capconf.IAB
+	if in.Rule != nil {
+		ruleIAB, _ = capconf.ParseIAB(in.Rule.Caps) // "all", "none": no drops
+	}
+	bounding := in.Bounding &^ ruleIAB.Bound
+	// Of each pair, the check that is not needed: cap_dac_override's,
+	// unless cap_dac_read_search is outside the Bounding set and
+	// cap_dac_override is not.
+	other := map[int]bool{}
+	for second, first := range dacPairs(in.Events) {
+		if bounding&(1<<capDACReadSearch) == 0 && bounding&(1<<capDACOverride) != 0 {
+			other[first] = true
+		} else {
+			other[second] = true
+		}
+	}
 	byCap := map[int]*CapUse{}
 	neededBy := map[string]uint64{} // program -> capabilities it went without
 	var progs []string              // those programs, in the order of their first denial
-	lastDenied := map[int]int{}     // pid -> index of its last check, if denied
 	for i, ev := range in.Events {
 		if ev.Kind != captrace.Check {
 			continue
@@ -207,8 +224,6 @@ func Build(in Input) *Report {
 		u.Checks++
 		prog := in.Files.Resolve(programs[i])
 		u.Programs = addUnique(u.Programs, prog)
-		prev, prevDenied := lastDenied[ev.Pid]
-		delete(lastDenied, ev.Pid)
 		if ev.Granted {
 			u.Granted++
 			// Root is granted every check; a user without capabilities
@@ -223,7 +238,6 @@ func Build(in Input) *Report {
 			}
 		} else {
 			u.Denied++
-			lastDenied[ev.Pid] = i
 			audit, where := captrace.Classify(ev.Stack)
 			if where != "" {
 				u.Where = addUnique(u.Where, where)
@@ -236,11 +250,8 @@ func Build(in Input) *Report {
 				u.PathChoice++
 				continue
 			}
-			// generic_permission asks for cap_dac_read_search first for a
-			// read or a directory search, then cap_dac_override: the
-			// first would have done.
-			if ev.Cap == capDACOverride && prevDenied && sameAccess(in.Events[prev], ev) {
-				u.Narrower++
+			if other[i] {
+				u.Either++
 				continue
 			}
 		}
@@ -264,11 +275,6 @@ func Build(in Input) *Report {
 			needed |= 1 << uint(c)
 		}
 	}
-	var ruleIAB capconf.IAB
-	if in.Rule != nil {
-		ruleIAB, _ = capconf.ParseIAB(in.Rule.Caps) // "all", "none": no drops
-	}
-	bounding := in.Bounding &^ ruleIAB.Bound
 	rep.Impossible = names(needed &^ bounding)
 	needed &= bounding
 	if needed == 0 || in.Lost > 0 || rep.ExecFailed || in.ConfRefused != "" {
@@ -297,16 +303,35 @@ func execFailed(events []captrace.Event) bool {
 	return checks
 }
 
-// sameAccess is whether a denied cap_dac_override check was made for the
-// same access as the denied cap_dac_read_search check just before it in
-// the same task: the same function asked, when the stacks tell.
-func sameAccess(prev, ev captrace.Event) bool {
-	if prev.Cap != capDACReadSearch || prev.Granted {
-		return false
+// dacPairs finds the denied checks of cap_dac_override that a task made
+// right after a denied check of cap_dac_read_search for the same access
+// (the same function asked, when the stacks tell): generic_permission asks
+// for cap_dac_read_search first for a read or a directory search, then
+// cap_dac_override, and either would have done. It maps the index of the
+// second check to that of the first.
+func dacPairs(events []captrace.Event) map[int]int {
+	pairs := map[int]int{}
+	last := map[int]int{} // pid -> index of its last check
+	for i, ev := range events {
+		if ev.Kind != captrace.Check {
+			continue
+		}
+		prev, ok := last[ev.Pid]
+		last[ev.Pid] = i
+		if !ok || ev.Granted || ev.Cap != capDACOverride {
+			continue
+		}
+		p := events[prev]
+		if p.Granted || p.Cap != capDACReadSearch {
+			continue
+		}
+		_, w1 := captrace.Classify(p.Stack)
+		_, w2 := captrace.Classify(ev.Stack)
+		if w1 == w2 {
+			pairs[i] = prev
+		}
 	}
-	_, w1 := captrace.Classify(prev.Stack)
-	_, w2 := captrace.Classify(ev.Stack)
-	return w1 == w2
+	return pairs
 }
 
 // suggest writes the capability.conf line and the setcap commands for the

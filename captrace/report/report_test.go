@@ -118,10 +118,30 @@ func TestBuild(t *testing.T) {
 			denied: []string{"cap_dac_read_search"}, conf: "cap_dac_read_search dave",
 			setcap: []string{"setcap cap_dac_read_search=ie /usr/bin/cat", "setcap cap_dac_read_search=ep /usr/bin/cat"},
 			check: func(t *testing.T, r *Report) {
-				if u := r.Capabilities[0]; u.Name != "cap_dac_override" || u.Narrower != 1 || u.Needed {
+				if u := r.Capabilities[0]; u.Name != "cap_dac_override" || u.Either != 1 || u.Needed {
 					t.Errorf("cap_dac_override %+v", u)
 				}
 			},
+		},
+		{
+			// Where the session has no cap_dac_read_search, the other.
+			name: "the other of two",
+			in: Input{User: "dave", Bounding: all &^ (1 << 2),
+				Events: run("/usr/bin/cat", denied(2, perm), denied(1, perm))},
+			denied: []string{"cap_dac_override"}, conf: "cap_dac_override dave",
+			setcap: []string{"setcap cap_dac_override=ie /usr/bin/cat", "setcap cap_dac_override=ep /usr/bin/cat"},
+			check: func(t *testing.T, r *Report) {
+				if u := r.Capabilities[1]; u.Name != "cap_dac_read_search" || u.Either != 1 || u.Needed {
+					t.Errorf("cap_dac_read_search %+v", u)
+				}
+			},
+		},
+		{
+			name: "the other of two, dropped by the rule",
+			in: Input{User: "dave", Rule: &Rule{File: "c.conf", Line: 1, Caps: "!cap_dac_read_search"},
+				Events: run("/usr/bin/cat", denied(2, perm), denied(1, perm))},
+			denied: []string{"cap_dac_override"}, conf: "!cap_dac_read_search,cap_dac_override dave",
+			setcap: []string{"setcap cap_dac_override=ie /usr/bin/cat", "setcap cap_dac_override=ep /usr/bin/cat"},
 		},
 		{
 			name:   "the narrower of two, without stacks",

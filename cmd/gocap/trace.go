@@ -306,15 +306,17 @@ func (r traceText) writeText(w io.Writer) {
 		if len(u.Where) > 0 {
 			by += " (" + terminalList(u.Where) + ")"
 		}
-		skipped := u.NoAudit + u.PathChoice + u.Narrower
+		skipped := u.NoAudit + u.PathChoice + u.Either
 		switch {
 		case u.Denied == 0:
 		case u.NoAudit == u.Denied:
 			by += ": noaudit, the program went on without it"
 		case u.PathChoice == u.Denied:
 			by += ": only to choose a path, the call works without it"
-		case u.Narrower == u.Denied:
+		case u.Either == u.Denied && u.Name == "cap_dac_override":
 			by += ": right after cap_dac_read_search, which does as well (the kernel asks for it first)"
+		case u.Either == u.Denied:
+			by += ": cap_dac_override, asked for next, does as well (and this session can have it)"
 		case skipped > 0:
 			by += fmt.Sprintf(": %d of %d denials needed", u.Denied-skipped, u.Denied)
 		}
