@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=BENCHMARKS.md
 ${CC:-cc} -O2 -Wall -Wextra -Werror -shared -fPIC -o build/probe.so bench/c/probe.c -ldl
-bash docker/run.sh bench | grep -E '^(ssh|sshmem) ' >build/bench-ssh.txt
+bash docker/run.sh bench | grep -E '^(ssh|sshsession) ' >build/bench-ssh.txt
 table=$(go run ./bench -gocap pam_gocap.so -floor build/bench/pam_floor.so -pamhost build/test/pamhost \
 	-probe build/probe.so -ssh build/bench-ssh.txt)
 {
