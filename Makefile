@@ -24,7 +24,7 @@ endif
 GOFLAGS   ?= -trimpath
 SO_LDFLAGS = -s -w -extldflags=-Wl,--version-script=$(CURDIR)/pam_gocap.map
 GO_SRC     = $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
-SO_SRC     = $(GO_SRC) exports.c decision.h pam_gocap.map
+SO_SRC     = $(GO_SRC) exports.c start.c start.h decision.h pam_gocap.map
 # The Debian package.
 DEB_ARCH      = $(shell dpkg --print-architecture)
 DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
@@ -112,7 +112,7 @@ bench: deps-bench deps-docker pam_gocap.so build/bench/pam_floor.so $(TESTDIR)/p
 	bash bench/bench.sh
 
 # The Go floor: a do-nothing module built exactly as pam_gocap.so is.
-build/bench/pam_floor.so: bench/floor/floor.go pam_gocap.map | deps-build
+build/bench/pam_floor.so: bench/floor/floor.go bench/floor/floor.c start.c start.h pam_gocap.map | deps-build
 	mkdir -p build/bench
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $@ ./bench/floor
 

@@ -47,9 +47,9 @@ var mutants = []mutant{
 	{"the helper keeps the host's descriptors", "exports.c",
 		"    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)\n#endif\n    { /* Linux before 5.11 */",
 		"    if (0)\n#endif\n    { /* Linux before 5.11 */"},
-	{"fork detection by pid and atfork only", "exports.c",
+	{"fork detection by pid and atfork only", "start.c",
 		"return runtime_page != NULL && *runtime_page == 1 && !forked", "return !forked"},
-	{"the open-file limit left raised", "exports.c",
+	{"the open-file limit left raised", "start.c",
 		"            setrlimit(r, &host_rlimits[r]);", "            (void)0;"},
 }
 
