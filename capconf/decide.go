@@ -3,9 +3,9 @@ package capconf
 import (
 	"errors"
 	"io"
-	"io/fs"
 	"math/bits"
 	"strings"
+	"syscall"
 )
 
 // Entry is the PAM entry point being decided for.
@@ -92,7 +92,7 @@ type Answer struct {
 // System is what Decide needs from the machine.
 type System interface {
 	// OpenConfig opens the rules file. An error wrapping ErrRefused means
-	// the file exists but must be ignored; one wrapping fs.ErrNotExist
+	// the file exists but must be ignored; one wrapping syscall.ENOENT
 	// means there is none.
 	OpenConfig(path string) (io.ReadCloser, error)
 	// LookupUser reports whether the user exists and how to list the
@@ -311,7 +311,7 @@ func (d *decider) findRule() (*Rule, error) {
 	for i, path := range files {
 		f, err := d.sys.OpenConfig(path)
 		switch {
-		case i == 0 && errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
+		case i == 0 && errors.Is(err, syscall.ENOENT) && !d.args.HasDefault:
 			d.debugf("%v: no rules", err)
 		case err != nil:
 			d.logf(LogErr, "%v; nothing granted, not even default=", err)

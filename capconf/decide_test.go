@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os/user"
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -22,7 +22,7 @@ func (s fakeSystem) OpenConfig(path string) (io.ReadCloser, error) {
 	data, ok := s.files[path]
 	switch {
 	case !ok:
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		return nil, &PathError{Op: "open", Path: path, Err: syscall.ENOENT}
 	case data == "WORLD-WRITABLE":
 		return nil, fmt.Errorf("%s: world-writable: %w", path, ErrRefused)
 	}
@@ -159,7 +159,7 @@ func TestDecide(t *testing.T) {
 		{name: "setcred world-writable fails closed", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{"3 /ww.conf: world-writable: refused; nothing granted, not even default="}},
 		{name: "setcred missing config with default= fails closed", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/nope", "default=cap_chown"}}, result: Ignore,
-			logs: []string{"3 open /nope: file does not exist; nothing granted, not even default="}},
+			logs: []string{"3 open /nope: no such file or directory; nothing granted, not even default="}},
 		{name: "setcred missing config without default= is quiet", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/nope"}}, result: Ignore},
 		{name: "setcred NSS error fails closed", req: Request{Entry: SetCred, User: "nss-down", Argv: []string{"config=/star.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{`3 looking up user "nss-down": too many open files; nothing granted`}},

@@ -2,7 +2,6 @@ package capconf
 
 import (
 	"io"
-	"io/fs"
 	"sort"
 	"strings"
 	"syscall"
@@ -14,6 +13,19 @@ import (
 // through os/user (internal/nss) in the commands and directly in the
 // module; a System adds them to OS.
 type OS struct{}
+
+// PathError is an error of a system call on a file, worded as io/fs's
+// PathError is: capconf does not link io/fs, which would bring the time
+// package and its start-up work into every process that loads the module.
+type PathError struct {
+	Op, Path string
+	Err      error
+}
+
+func (e *PathError) Error() string { return e.Op + " " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the system call's error, a syscall.Errno.
+func (e *PathError) Unwrap() error { return e.Err }
 
 // UnknownUserError is the error of LookupUser for a name NSS does not
 // know; its text is os/user's.
@@ -35,12 +47,12 @@ func (OS) OpenConfig(path string) (io.ReadCloser, error) {
 		}
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &PathError{Op: "open", Path: path, Err: err}
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		syscall.Close(fd)
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return nil, &PathError{Op: "stat", Path: path, Err: err}
 	}
 	if refusal := refuseConfig(st); refusal != "" {
 		syscall.Close(fd)
@@ -116,12 +128,12 @@ func (OS) DropIns(dir string) ([]string, error) {
 	case err == syscall.ENOTDIR:
 		return nil, errorf("%s: not a directory: %w", dir, ErrRefused)
 	case err != nil:
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		return nil, &PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: dir, Err: err}
+		return nil, &PathError{Op: "stat", Path: dir, Err: err}
 	}
 	if st.Mode&0o002 != 0 {
 		return nil, errorf("%s: world-writable: %w", dir, ErrRefused)
@@ -134,7 +146,7 @@ func (OS) DropIns(dir string) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: err}
+			return nil, &PathError{Op: "readdirent", Path: dir, Err: err}
 		}
 		if n <= 0 {
 			break
