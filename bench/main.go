@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,8 +219,8 @@ func sshRows(path string) string {
 	fmt.Fprintf(&b, "\npam_gocap.so over the Go floor: %+.0f KiB of Pss_Anon per session (goal: +64 KiB; met: %s).\n", d, met(d <= 64))
 	fl, flt := over("floor", "pamcap")
 	gc, gct := over("gocap", "pamcap")
-	fmt.Fprintf(&b, "On a host with 1,000 sessions open, the Go floor costs %.0f MiB of anonymous memory and %.0f threads\n", fl*1000/1024, flt*1000)
-	fmt.Fprintf(&b, "more than pam_cap.so, and pam_gocap.so %.0f MiB and %.0f threads more, for as long as the sessions last.\n", gc*1000/1024, gct*1000)
+	fmt.Fprintf(&b, "On a host with 1,000 sessions open, the Go floor costs %.0f MiB of anonymous memory and about %.0f threads\n", fl*1000/1024, math.Round(flt*100)*10)
+	fmt.Fprintf(&b, "more than pam_cap.so, and pam_gocap.so %.0f MiB and about %.0f threads more, for as long as the sessions last.\n", gc*1000/1024, math.Round(gct*100)*10)
 	return b.String()
 }
 
