@@ -24,7 +24,14 @@ endif
 GOFLAGS   ?= -trimpath
 SO_LDFLAGS = -s -w -extldflags=-Wl,--version-script=$(CURDIR)/pam_gocap.map
 GO_SRC     = $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
-SO_SRC     = $(GO_SRC) exports.c decision.h pam_gocap.map
+SO_SRC     = $(GO_SRC) exports.c start.c start.h decision.h pam_gocap.map
+# Libraries (the module and the floor) are built without the Green Tea
+# garbage collector where the toolchain has it (Go 1.25 on): its mark bits
+# inside each small-object span put a second written page in every span
+# that a module's start and first decision touch, 44-64 KiB in every
+# process that loads the module (bench/limits.md). Go 1.27 is to drop the
+# opt-out; older toolchains do not know the name.
+SO_GOENV  := $(if $(shell GOEXPERIMENT=nogreenteagc $(GO) env GOEXPERIMENT 2>/dev/null),GOEXPERIMENT=nogreenteagc)
 # The Debian package.
 DEB_ARCH      = $(shell dpkg --print-architecture)
 DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
@@ -60,7 +67,7 @@ build/helper-path: FORCE
 	@echo '$(HELPER)' | cmp -s - $@ || echo '$(HELPER)' >$@
 
 # build_module OUT,HELPER: the module, running its helper from HELPER.
-build_module = CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(2)\"" \
+build_module = $(SO_GOENV) CGO_ENABLED=1 CGO_CFLAGS="-O2 -DPAM_GOCAP_HELPER=\"$(2)\"" \
 	$(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $(1) .
 
 # go build writes a C header beside the library: build in build/ so that it
@@ -112,9 +119,9 @@ bench: deps-bench deps-docker pam_gocap.so build/bench/pam_floor.so $(TESTDIR)/p
 	bash bench/bench.sh
 
 # The Go floor: a do-nothing module built exactly as pam_gocap.so is.
-build/bench/pam_floor.so: bench/floor/floor.go pam_gocap.map | deps-build
+build/bench/pam_floor.so: bench/floor/floor.go bench/floor/floor.c start.c start.h pam_gocap.map | deps-build
 	mkdir -p build/bench
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $@ ./bench/floor
+	$(SO_GOENV) CGO_ENABLED=1 $(GO) build $(GOFLAGS) -buildmode=c-shared -ldflags "$(SO_LDFLAGS)" -o $@ ./bench/floor
 
 # The module tests with the full counts: 10,000 transactions in one host,
 # 8 threads x 1,000 transactions.

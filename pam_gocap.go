@@ -4,7 +4,8 @@
 //
 // The entry points are C (exports.c). The one Go function here, called by
 // them, turns the C request into a capconf.Request and the decision into
-// its text form. Nothing runs at load time, and no goroutine is started.
+// its text form. At load, init only tells start.c that the runtime has
+// started; no goroutine is started.
 package main
 
 /*
@@ -12,6 +13,7 @@ package main
 #cgo LDFLAGS: -lpam
 #include <stdlib.h>
 #include "decision.h"
+#include "start.h"
 */
 import "C"
 
@@ -56,11 +58,9 @@ func gocap_decide(entry, status C.int, user *C.char, argc C.int, argv **C.char) 
 	return C.CString(capconf.Decide(req, moduleSystem{}).Encode())
 }
 
-// gocap_runtime_ready returns once the Go runtime has started: a call into
-// Go from C waits for that.
-//
-//export gocap_runtime_ready
-func gocap_runtime_ready() {}
+// init, the last of the library's to run, lets the constructor in start.c
+// give the host back what the runtime changed while it started.
+func init() { C.gocap_runtime_started() }
 
 func goStrings(argc C.int, argv **C.char) []string {
 	if argc <= 0 || argv == nil {

@@ -3,9 +3,9 @@ package capconf
 import (
 	"errors"
 	"io"
-	"io/fs"
 	"math/bits"
 	"strings"
+	"syscall"
 )
 
 // Entry is the PAM entry point being decided for.
@@ -93,7 +93,7 @@ type Answer struct {
 type System interface {
 	// CheckConfig checks the main rules file without opening it and says
 	// which file it checked. An error wrapping ErrRefused means the file
-	// exists but must be ignored; one wrapping fs.ErrNotExist means there
+	// exists but must be ignored; one wrapping syscall.ENOENT means there
 	// is none.
 	CheckConfig(path string) (FileID, error)
 	// OpenConfig opens the main rules file that CheckConfig found to be
@@ -377,7 +377,7 @@ func (d *decider) checkFiles() (ruleFiles, error) {
 	set := ruleFiles{paths: []string{d.args.Config}, ids: []FileID{{}}, hasMain: true}
 	id, err := d.sys.CheckConfig(d.args.Config)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && !d.args.HasDefault:
+	case errors.Is(err, syscall.ENOENT) && !d.args.HasDefault:
 		d.debugf("%v: no rules", err)
 		set.hasMain = false
 	case err != nil:

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os/user"
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -25,7 +25,7 @@ func (s fakeSystem) CheckConfig(path string) (FileID, error) {
 	data, ok := s.files[path]
 	switch {
 	case !ok:
-		return FileID{}, &fs.PathError{Op: "stat", Path: path, Err: fs.ErrNotExist}
+		return FileID{}, &PathError{Op: "stat", Path: path, Err: syscall.ENOENT}
 	case data == "WORLD-WRITABLE":
 		return FileID{}, fmt.Errorf("%s: world-writable: %w", path, ErrRefused)
 	}
@@ -210,7 +210,7 @@ func TestDecide(t *testing.T) {
 		{name: "setcred no default for unknown user after a refused drop-in", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/ww-in.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{"3 /ww-in.conf.d/10-ww.conf: world-writable: refused; nothing granted, not even default="}},
 		{name: "setcred no default for unknown user after a missing config", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/nope", "default=cap_chown"}}, result: Ignore,
-			logs: []string{"3 stat /nope: file does not exist; nothing granted, not even default="}},
+			logs: []string{"3 stat /nope: no such file or directory; nothing granted, not even default="}},
 		{name: "setcred no default for unknown user after a line that cannot be read", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/long.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{fmt.Sprintf(`3 /long.conf:2:1: line is longer than %d bytes; it is ignored and so is the rest of the file; nothing granted to user "ghost", not even default=`, MaxLineLength)}},
 		{name: "setcred unknown user without default= checks nothing", req: Request{Entry: SetCred, User: "ghost", Argv: []string{"config=/ww.conf"}}, result: Ignore},
@@ -222,7 +222,7 @@ func TestDecide(t *testing.T) {
 		{name: "setcred world-writable fails closed", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/ww.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{"3 /ww.conf: world-writable: refused; nothing granted, not even default="}},
 		{name: "setcred missing config with default= fails closed", req: Request{Entry: SetCred, User: "frank", Argv: []string{"config=/nope", "default=cap_chown"}}, result: Ignore,
-			logs: []string{"3 stat /nope: file does not exist; nothing granted, not even default="}},
+			logs: []string{"3 stat /nope: no such file or directory; nothing granted, not even default="}},
 		{name: "setcred missing config without default= is quiet", req: Request{Entry: SetCred, User: "alice", Argv: []string{"config=/nope"}}, result: Ignore},
 		{name: "setcred NSS error fails closed", req: Request{Entry: SetCred, User: "nss-down", Argv: []string{"config=/star.conf", "default=cap_chown"}}, result: Ignore,
 			logs: []string{`3 looking up user "nss-down": too many open files; nothing granted`}},

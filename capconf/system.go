@@ -2,7 +2,6 @@ package capconf
 
 import (
 	"io"
-	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +21,19 @@ type OS struct {
 	// own.
 	Owner uint32
 }
+
+// PathError is an error of a system call on a file, worded as io/fs's
+// PathError is: capconf does not link io/fs, which would bring the time
+// package and its start-up work into every process that loads the module.
+type PathError struct {
+	Op, Path string
+	Err      error
+}
+
+func (e *PathError) Error() string { return e.Op + " " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the system call's error, a syscall.Errno.
+func (e *PathError) Unwrap() error { return e.Err }
 
 // UnknownUserError is the error of LookupUser for a name NSS does not
 // know; its text is os/user's.
@@ -174,7 +186,7 @@ func refused(path, why string) error {
 func (OS) CheckConfig(path string) (FileID, error) {
 	var st syscall.Stat_t
 	if err := retry(func() error { return syscall.Stat(path, &st) }); err != nil {
-		return FileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return FileID{}, &PathError{Op: "stat", Path: path, Err: err}
 	}
 	id := fileID(&st)
 	if why := refuseConfig(id); why != "" {
@@ -191,7 +203,7 @@ func (OS) OpenConfig(path string, id FileID) (io.ReadCloser, error) {
 		return syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
 	})
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &PathError{Op: "open", Path: path, Err: err}
 	}
 	if err := sameFile(fd, path, id, refuseConfig); err != nil {
 		syscall.Close(fd)
@@ -205,7 +217,7 @@ func (OS) OpenConfig(path string, id FileID) (io.ReadCloser, error) {
 func sameFile(fd int, path string, id FileID, refuse func(FileID) string) error {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return &fs.PathError{Op: "stat", Path: path, Err: err}
+		return &PathError{Op: "stat", Path: path, Err: err}
 	}
 	now := fileID(&st)
 	if why := refuse(now); why != "" {
@@ -251,7 +263,7 @@ func (o OS) OpenDropIns(dir string) (DropInDir, error) {
 	case err == syscall.ENOTDIR:
 		return nil, refused(dir, refuseDropInDir(FileID{}, 0))
 	case err != nil:
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		return nil, &PathError{Op: "open", Path: dir, Err: err}
 	}
 	d := &osDropInDir{fd: fd, dir: dir, owner: o.Owner}
 	if err := d.list(); err != nil {
@@ -272,7 +284,7 @@ type osDropInDir struct {
 func (d *osDropInDir) list() error {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(d.fd, &st); err != nil {
-		return &fs.PathError{Op: "stat", Path: d.dir, Err: err}
+		return &PathError{Op: "stat", Path: d.dir, Err: err}
 	}
 	if why := refuseDropInDir(fileID(&st), d.owner); why != "" {
 		return refused(d.dir, why)
@@ -285,7 +297,7 @@ func (d *osDropInDir) list() error {
 			continue
 		}
 		if err != nil {
-			return &fs.PathError{Op: "readdirent", Path: d.dir, Err: err}
+			return &PathError{Op: "readdirent", Path: d.dir, Err: err}
 		}
 		if n <= 0 {
 			break
@@ -315,7 +327,7 @@ func (d *osDropInDir) Check(i int) (FileID, error) {
 	path := d.dir + "/" + d.names[i]
 	var st syscall.Stat_t
 	if err := retry(func() error { return fstatat(d.fd, d.names[i], &st, atSymlinkNoFollow) }); err != nil {
-		return FileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return FileID{}, &PathError{Op: "stat", Path: path, Err: err}
 	}
 	id := fileID(&st)
 	if why := refuseDropIn(id, d.owner); why != "" {
@@ -335,7 +347,7 @@ func (d *osDropInDir) Open(i int, id FileID) (io.ReadCloser, error) {
 		return nil, refused(path, notRegular(syscall.S_IFLNK))
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &PathError{Op: "open", Path: path, Err: err}
 	}
 	refuse := func(id FileID) string { return refuseDropIn(id, d.owner) }
 	if err := sameFile(fd, path, id, refuse); err != nil {

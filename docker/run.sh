@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh [test|trace|demo|bench|ldap]: build the test image and run the scenarios
-# (test), gocap trace's scenarios in a container that may trace (trace), the demo, the ssh login timing (bench) in a container, or the
+# (test), gocap trace's scenarios in a container that may trace (trace), the demo, the ssh login timing and what an open session costs (bench) in a container, or the
 # directory-groups scenario (ldap) with a slapd container beside a client. Starts a Docker engine if none runs, and stops
 # what it started.
 set -euo pipefail
@@ -93,9 +93,17 @@ if [ "$mode" = trace ]; then
 fi
 
 # SYS_NICE joins Docker's default capabilities for the ^cap_sys_nice cases.
-# bench reads the smaps of alice's sshd processes, which needs SYS_PTRACE.
+# bench reads the smaps of alice's sshd processes, which needs SYS_PTRACE,
+# and loads the modules it compares from a bind mount of this machine's
+# file system: on Docker's overlay a library's file pages count as private
+# dirty memory. pam_cap.so is this machine's, as in the rest of make bench.
 extra=()
-[ "$mode" = bench ] && extra=(--cap-add SYS_PTRACE)
+if [ "$mode" = bench ]; then
+	make -s pam_gocap.so build/bench/pam_floor.so
+	rm -rf build/bench/modules && mkdir -p build/bench/modules
+	cp pam_gocap.so build/bench/pam_floor.so "${PAM_CAP:-/lib/x86_64-linux-gnu/security/pam_cap.so}" build/bench/modules/
+	extra=(--cap-add SYS_PTRACE -v "$PWD/build/bench/modules:/opt/pam-gocap-bench:ro")
+fi
 docker run -d --name "$name" --hostname gocap-test --cap-add SYS_NICE "${extra[@]}" "$img/test" sleep infinity >/dev/null
 docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd && setcap cap_net_raw=ie /usr/local/bin/rawprobe'
 case $mode in

@@ -48,44 +48,80 @@ if [ "$MODULE" = uninstall ]; then
 	summary
 fi
 
-# For make bench: public-key logins of alice, the modules interleaved login
-# by login (pam_gocap.so, pam_cap.so, or neither in common-auth), each
-# login's output checked; then the private dirty memory of the sshd
-# processes that live for a session. Prints "ssh MODULE US..." and
-# "sshmem MODULE KIB...".
+# For make bench: public-key logins of alice with each module (pam_gocap.so,
+# pam_cap.so, the Go floor pam_floor.so, or none) on the bind mount
+# $BENCH_MODULES, added to sshd's auth stack after common-auth (where
+# pam-auth-update puts pam_gocap.so), the modules interleaved login by login,
+# each login's output checked; then, in rounds, $SESSIONS concurrent
+# sessions per module and what they cost: Pss_Anon and Pss_File from
+# smaps_rollup and the threads of every `sshd: alice` process (the [priv]
+# monitor, which loaded the module, and the session's process it forked),
+# summed and divided by the sessions. Pss splits the monitor's
+# copy-on-write pages between it and its child, so the sum counts them
+# once. The modules are not read from Docker's overlay file system, where
+# a library's file pages count as private dirty memory. LOGINS, SESSIONS
+# and ROUNDS set the counts. Prints "ssh MODULE US..." and "sshsession
+# MODULE SESSIONS PSS_ANON_KIB PSS_FILE_KIB THREADS" per round.
 if [ "$MODULE" = sshbench ]; then
-	declare -A times mems
-	mods=(pam_gocap.so pam_cap.so none)
-	for n in $(seq 21); do
-		for k in 0 1 2; do
-			m=${mods[$(((n + k) % 3))]}
-			if [ $m = none ]; then
-				pam-auth-update --package --disable gocap capability
-			else
-				use_module $m
-			fi
+	BENCH_MODULES=${BENCH_MODULES:-/opt/pam-gocap-bench}
+	SESSIONS=${SESSIONS:-6}
+	ROUNDS=${ROUNDS:-3}
+	LOGINS=${LOGINS:-21}
+	mods=(pam_gocap.so pam_cap.so pam_floor.so none)
+	for m in "${mods[@]}"; do
+		[ $m = none ] || [ -f "$BENCH_MODULES/$m" ] || { echo "sshbench: no $BENCH_MODULES/$m" >&2; exit 1; }
+	done
+	pam-auth-update --package --disable gocap capability
+	bench_module() { # bench_module MODULE: MODULE alone in sshd's auth stack
+		sed -i '/pam-gocap-bench/d' /etc/pam.d/sshd
+		[ "$1" = none ] || sed -i "/^@include common-auth/a auth optional $BENCH_MODULES/$1 # pam-gocap-bench" /etc/pam.d/sshd
+	}
+	alice_sshd() { pgrep -f '^sshd: alice' || true; }
+	declare -A times
+	for n in $(seq "$LOGINS"); do
+		for k in 0 1 2 3; do
+			m=${mods[$(((n + k) % 4))]}
+			bench_module $m
 			t0=$(date +%s%N)
-			out=$(ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 'echo in')
+			out=$(timeout 20 ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 'echo in')
 			t=$((($(date +%s%N) - t0) / 1000))
 			[ "$out" = in ] || { echo "sshbench: login with $m failed: $out" >&2; exit 1; }
 			times[$m]="${times[$m]:-} $t"
-			if [ $((n % 3)) = 0 ]; then
-				ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 'echo ready; sleep 3' >/tmp/session.out &
-				for _ in $(seq 100); do grep -q ready /tmp/session.out && break; sleep 0.05; done
-				kb=0
-				for pid in $(pgrep -f '^sshd: alice'); do
-					kb=$((kb + $(awk '/^Private_Dirty:/ { print $2 }' /proc/$pid/smaps_rollup)))
-				done
-				wait
-				[ "$kb" -gt 0 ] || { echo "sshbench: no sshd session processes with $m" >&2; exit 1; }
-				mems[$m]="${mems[$m]:-} $kb"
-			fi
 		done
 	done
 	for m in "${mods[@]}"; do
 		echo "ssh $m${times[$m]:-}"
-		echo "sshmem $m${mems[$m]:-}"
 	done
+	for r in $(seq "$ROUNDS"); do
+		for k in 0 1 2 3; do
+			m=${mods[$(((r + k) % 4))]}
+			bench_module $m
+			for _ in $(seq 100); do [ -z "$(alice_sshd)" ] && break; sleep 0.1; done
+			[ -z "$(alice_sshd)" ] || { echo "sshbench: sessions of alice left over before $m" >&2; exit 1; }
+			clients=()
+			for s in $(seq "$SESSIONS"); do
+				timeout 120 ssh -i /root/.ssh/id_alice -o BatchMode=yes alice@127.0.0.1 'echo ready; sleep 100' >/tmp/session.$s &
+				clients+=($!)
+			done
+			for _ in $(seq 200); do
+				[ "$(cat /tmp/session.* | grep -c ready)" = "$SESSIONS" ] && break
+				sleep 0.1
+			done
+			sleep 1
+			pids=$(alice_sshd)
+			procs=$(echo $pids | wc -w)
+			[ "$procs" = $((2 * SESSIONS)) ] ||
+				{ echo "sshbench: $procs sshd processes of alice for $SESSIONS sessions with $m" >&2; exit 1; }
+			# shellcheck disable=SC2086
+			sums=$(cd /proc && awk '/^Pss_Anon:/ { a += $2 } /^Pss_File:/ { f += $2 } /^Threads:/ { t += $2 }
+				END { print a, f, t }' $(for p in $pids; do echo $p/smaps_rollup $p/status; done))
+			kill "${clients[@]}" 2>/dev/null || true
+			wait 2>/dev/null || true
+			rm -f /tmp/session.*
+			echo "sshsession $m $SESSIONS $(echo $sums | awk -v n="$SESSIONS" '{ printf "%.0f %.0f %.2f", $1 / n, $2 / n, $3 / n }')"
+		done
+	done
+	sed -i '/pam-gocap-bench/d' /etc/pam.d/sshd
 	exit 0
 fi
 

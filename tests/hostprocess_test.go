@@ -72,6 +72,27 @@ func TestHostAlternateStackKept(t *testing.T) {
 	}
 }
 
+// Loading the module starts the Go runtime on threads of its own, and the
+// library's constructor waits for it without calling Go: the host's thread
+// gets no runtime state (its M, a signal stack) until the module's first
+// decision, so a host that loads the module and never asks it (libpam
+// loads every module of a service's stacks at pam_start) does not keep
+// them.
+func TestHostThreadUntouchedAtLoad(t *testing.T) {
+	e := newEnv(t)
+	e.service("load", gocapModule(), "config="+e.conf("c.conf", mainConf))
+	lines, _ := e.pamhostRun(hostRun{}, "load", "alice", "memory", "state", "auth", "state")
+	var stacks []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "after altstack ") {
+			stacks = append(stacks, strings.TrimPrefix(l, "after altstack "))
+		}
+	}
+	if want := []string{"flags=2 size=0", "flags=0 size=32768"}; strings.Join(stacks, "; ") != strings.Join(want, "; ") {
+		t.Fatalf("the host thread's alternate signal stack after load, then after authenticate: %q, want %q", stacks, want)
+	}
+}
+
 // A process with more than one thread cannot enter a new user namespace,
 // and the Go runtime's threads stay: a host must unshare before it loads
 // the module (systemd's PrivateUsers= does, before the service starts).

@@ -1,17 +1,21 @@
 // Command floor is the do-nothing Go PAM module that make bench measures
 // pam_gocap.so against: built exactly as pam_gocap.so is (c-shared, the
-// same version script and linker flags), its two entry points return
-// PAM_IGNORE and nothing else runs. What it costs a host is the Go
-// runtime's own floor.
+// same version script and linker flags), with pam_gocap.so's start-up
+// (start.c: the host's GO... settings hidden and the runtime's own given,
+// the host's limits and SIGPIPE given back) and entry points in C that,
+// where Go may run, call one Go function returning PAM_IGNORE, and
+// elsewhere (a forked child) return PAM_IGNORE. What it costs a host is
+// what any Go PAM module costs.
 package main
 
-// #define PAM_IGNORE 25
+// #include "start.h"
 import "C"
 
-//export pam_sm_authenticate
-func pam_sm_authenticate(pamh, flags, argc, argv C.long) C.int { return C.PAM_IGNORE }
+const pamIgnore = 25
 
-//export pam_sm_setcred
-func pam_sm_setcred(pamh, flags, argc, argv C.long) C.int { return C.PAM_IGNORE }
+func init() { C.gocap_runtime_started() }
+
+//export floor_answer
+func floor_answer() C.int { return pamIgnore }
 
 func main() {}
