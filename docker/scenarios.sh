@@ -295,12 +295,12 @@ if [ "$MODULE" = pam_gocap.so ]; then
 		ok "log: debug names the matching line" || bad "log: no debug line in /var/log/auth.log"
 	grep -qF 'pam_gocap(typo:setcred): /etc/security/typo.conf:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?)' /var/log/auth.log &&
 		ok "log: a typo is logged with file and line" || bad "log: no typo error in /var/log/auth.log"
-	grep -qF 'pam_gocap(sshd:setcred): grant user=alice iab=cap_net_raw from=/etc/security/capability.conf:2' /var/log/auth.log &&
+	grep -qF 'pam_gocap(sshd:setcred): grant user="alice" iab=cap_net_raw from="/etc/security/capability.conf:2"' /var/log/auth.log &&
 		ok "log: an sshd login's grant is on record" || bad "log: no grant line for alice's ssh login"
 	# "su -" is PAM service su-l, which includes su.
-	grep -qF 'pam_gocap(su-l:setcred): grant user=carol iab=none from=/etc/security/capability.conf:4' /var/log/auth.log &&
+	grep -qF 'pam_gocap(su-l:setcred): grant user="carol" iab=none from="/etc/security/capability.conf:4"' /var/log/auth.log &&
 		ok "log: su's grant of none is on record" || bad "log: no grant line for carol's su"
-	grep -qF 'pam_gocap(deferhost:setcred): grant user=bob iab=^cap_sys_nice from=/etc/security/ambient.conf:1 deferred' /var/log/auth.log &&
+	grep -qF 'pam_gocap(deferhost:setcred): grant user="bob" iab=^cap_sys_nice from="/etc/security/ambient.conf:1" deferred' /var/log/auth.log &&
 		ok "log: a deferred grant is on record" || bad "log: no deferred grant line for bob"
 fi
 summary

@@ -280,7 +280,7 @@ func TestLogsDifferFromPamCap(t *testing.T) {
 	for _, want := range []string{
 		`pam_gocap(logs-gocap:setcred): ` + conf + `:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "alice"`,
 		`pam_gocap(logs-gocap:setcred): ` + conf + `:1: applying IAB "cap_chown" for user "bob"`,
-		`pam_gocap(logs-gocap:setcred): grant user=bob iab=cap_chown from=` + conf + `:1`,
+		`pam_gocap(logs-gocap:setcred): grant user="bob" iab=cap_chown from="` + conf + `:1"`,
 	} {
 		if len(logsContaining(t, want)) == 0 {
 			t.Errorf("no log line %q", want)

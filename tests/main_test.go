@@ -44,6 +44,14 @@ const (
 	longGroup = "g2345678901234567890123456789012"
 )
 
+// Users whose names attack the audit line (tests/audit_test.go): NSS
+// files allow any byte in a name but a colon and a newline.
+var hostileUsers = []string{
+	"evil user=alice iab=cap_sys_admin from=/etc/security/capability.conf;9", // no colon in a passwd name
+	"q\"uote\\ c1\u0085 ls\u2028 ps\u2029 bidi\u202e ctl\x01\x1b nonutf8\xff",
+	strings.Repeat("long", 9000/4) + " iab=cap_sys_admin",
+}
+
 var testGroups = map[string]int{"alice": 2001, "bob": 2002, "dave": 2004, "erin": 2005, "netops": 2100, "admins": 2101,
 	"t0": 2010, "t1": 2011, "t2": 2012, "t3": 2013, "t4": 2014, "t5": 2015, "t6": 2016, "t7": 2017, longGroup: 2020}
 
@@ -109,6 +117,9 @@ func reexecInNamespace() int {
 		for _, g := range u.groups {
 			members[g] = append(members[g], u.name)
 		}
+	}
+	for i, name := range hostileUsers {
+		passwd = fmt.Appendf(passwd, "%s:x:%d:%d::/nonexistent:/bin/sh\n", name, 2200+i, testGroups["erin"])
 	}
 	for name, gid := range testGroups {
 		group = fmt.Appendf(group, "%s:x:%d:%s\n", name, gid, strings.Join(members[name], ","))
