@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -225,38 +226,130 @@ static int kernel_cap_bits(void)
     return hi;
 }
 
-/* apply_iab sets the calling thread's Inheritable set to inh, its Ambient
- * set to amb and drops bound from its Bounding set, as libcap's
- * cap_iab_set_proc does, raising CAP_SETPCAP in Effective only while
- * needed. Returns 0, or -1 with errno set. */
-static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound)
+/* What apply_iab could not do: why (with errno), how many Bounding drops
+ * it had made (they cannot be undone), and whether the rest was put back. */
+struct iab_failure {
+    const char *why;
+    int err, dropped, restored;
+};
+
+/* restore_caps puts the thread's Inheritable and Effective sets back to
+ * before and, if ambient_changed, its Ambient set to amb. Returns 1 if it
+ * could. */
+static int restore_caps(capdata before, int ambient_changed, uint64_t amb, int bits)
 {
-    capdata now, work;
-    if (thread_caps(now, 0) != 0)
+    int ok = thread_caps(before, 1) == 0;
+    if (ambient_changed && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+        ok = 0;
+    for (int c = 0; ambient_changed && c < bits; c++)
+        if ((amb >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
+            ok = 0;
+    return ok;
+}
+
+/* apply_iab sets the calling thread's Inheritable set to inh, its Ambient
+ * set to amb and drops bound from its Bounding set, all or nothing:
+ * returns 0, or -1 with *f filled and the thread as it was.
+ *
+ * libcap's cap_iab_set_proc (libcap/cap_proc.c, 2.78) sets Inheritable,
+ * clears Ambient, then raises Ambient and drops Bounding bits one
+ * capability at a time, and on a failure only lowers Effective again: a
+ * refused Ambient raise leaves the new Inheritable set and some Bounding
+ * bits dropped. Ours differs on purpose:
+ *
+ * - Everything that can refuse is checked first, on the state read here
+ *   (CAP_SETPCAP for a drop or a new Inheritable bit, Inheritable within
+ *   Bounding, SECBIT_NO_CAP_AMBIENT_RAISE, each Ambient bit in Permitted
+ *   and the new Inheritable set), because a drop cannot be undone.
+ * - Bounding drops come first, so that the restriction is in place before
+ *   anything is granted; then Inheritable; then Ambient.
+ * - Inheritable is set in two steps: first raised to old | new, which
+ *   Ambient needs, and lowered to new only at the end, a step that cannot
+ *   fail. Lowered earlier, an old Inheritable bit that was also dropped
+ *   from Bounding could not be put back (capset refuses an Inheritable bit
+ *   that is in neither the current Inheritable nor the Bounding set).
+ * - A failure past the checks (which the kernel should not give) puts
+ *   Inheritable, Effective and Ambient back as they were; only the drops
+ *   made stay, and *f says how many.
+ *
+ * CAP_SETPCAP is raised in Effective only while needed, as libcap does. */
+static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound, struct iab_failure *f)
+{
+    capdata before, work;
+    uint64_t bset = 0, old_amb = 0;
+    int ambient_changed = 0;
+    memset(f, 0, sizeof *f);
+    f->restored = 1;
+    if (thread_caps(before, 0) != 0) {
+        f->why = "reading the thread's capabilities failed";
+        f->err = errno;
         return -1;
-    int bits = kernel_cap_bits();
-    int need_setpcap = (inh & ~(inheritable(now) | permitted(now))) != 0;
-    for (int c = 0; c < bits; c++)
-        if ((bound >> c & 1) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-            need_setpcap = 1;
-    set_inheritable(now, inh);
-    memcpy(work, now, sizeof work);
-    if (need_setpcap)
-        work[CAP_TO_INDEX(CAP_SETPCAP)].effective |= CAP_TO_MASK(CAP_SETPCAP);
-    if (thread_caps(work, 1) != 0)
-        return -1;
-    int ret = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-    for (int c = bits; ret == 0 && c-- > 0;) {
-        if (amb >> c & 1)
-            ret = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
-        if (ret == 0 && (bound >> c & 1) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-            ret = prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
     }
-    int saved = errno;
-    if (thread_caps(now, 1) != 0 && ret == 0)
-        return -1; /* Effective could not be lowered again */
-    errno = saved;
-    return ret == 0 ? 0 : -1;
+    int bits = kernel_cap_bits();
+    for (int c = 0; c < bits; c++) {
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+            bset |= 1ULL << c;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) == 1)
+            old_amb |= 1ULL << c;
+    }
+    uint64_t perm = permitted(before), old_inh = inheritable(before), drops = bound & bset;
+    int secbits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    int need_setpcap = drops != 0 || (inh & ~(old_inh | perm)) != 0;
+    if (need_setpcap && !(perm & 1ULL << CAP_SETPCAP))
+        f->why = "CAP_SETPCAP is not in the Permitted set";
+    else if (inh & ~(old_inh | (bset & ~drops)))
+        f->why = "an Inheritable capability is not in the Bounding set";
+    else if (amb != 0 && secbits > 0 && (secbits & SECBIT_NO_CAP_AMBIENT_RAISE))
+        f->why = "SECBIT_NO_CAP_AMBIENT_RAISE is set";
+    else if (amb & ~(perm & inh))
+        f->why = "an Ambient capability is not in both the Permitted and the Inheritable set";
+    if (f->why != NULL) {
+        f->err = EPERM;
+        return -1;
+    }
+
+    memcpy(work, before, sizeof work);
+    if (need_setpcap) {
+        work[CAP_TO_INDEX(CAP_SETPCAP)].effective |= CAP_TO_MASK(CAP_SETPCAP);
+        if (thread_caps(work, 1) != 0) {
+            f->why = "raising CAP_SETPCAP failed";
+            goto undo;
+        }
+    }
+    for (int c = 0; c < bits; c++)
+        if (drops >> c & 1) {
+            if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+                f->why = "dropping a Bounding capability failed";
+                goto undo;
+            }
+            f->dropped++;
+        }
+    set_inheritable(work, old_inh | inh);
+    if (thread_caps(work, 1) != 0) {
+        f->why = "setting the Inheritable set failed";
+        goto undo;
+    }
+    ambient_changed = 1;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+        f->why = "clearing the Ambient set failed";
+        goto undo;
+    }
+    for (int c = 0; c < bits; c++)
+        if ((amb >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
+            f->why = "raising an Ambient capability failed";
+            goto undo;
+        }
+    /* Lowering Inheritable to inh keeps amb, which is within it. */
+    memcpy(work, before, sizeof work);
+    set_inheritable(work, inh);
+    if (thread_caps(work, 1) == 0)
+        return 0;
+    f->why = "setting the Inheritable set failed";
+undo:
+    f->err = errno;
+    f->restored = restore_caps(before, ambient_changed, old_amb, bits);
+    errno = f->err;
+    return -1;
 }
 
 /* clear_inheritable is "none": empty Inheritable, which empties Ambient,
@@ -268,6 +361,20 @@ static int clear_inheritable(void)
         return -1;
     set_inheritable(d, 0);
     return thread_caps(d, 1);
+}
+
+/* log_iab_failure says why what (applying the IAB) failed, and that
+ * nothing was granted, with the audit text of what would have been. */
+static void log_iab_failure(pam_handle_t *pamh, const char *what, const struct iab_failure *f, const char *audit,
+                            size_t audit_len)
+{
+    char dropped[96] = "";
+    if (f->dropped > 0)
+        snprintf(dropped, sizeof dropped, " (but for %d Bounding drop%s, which cannot be undone)", f->dropped,
+                 f->dropped == 1 ? "" : "s");
+    pam_syslog(pamh, LOG_ERR, "%s failed: %s: %s; %s%s; nothing granted: %.*s", what, f->why, strerror(f->err),
+               f->restored ? "capabilities left as they were" : "putting the capabilities back failed too", dropped,
+               (int)audit_len, audit);
 }
 
 /* ---- defer: apply at pam_end, in whatever process calls it ---- */
@@ -296,9 +403,11 @@ static void apply_deferred(pam_handle_t *pamh, void *data, int status)
     if (status & PAM_DATA_REPLACE) {
         /* a second setcred in this transaction keeps the new IAB instead */
     } else if ((status & PAM_DATA_SILENT) && rc == PAM_SUCCESS) {
-        if (apply_iab(d->inh, d->amb, d->bound) != 0) {
-            pam_syslog(pamh, LOG_ERR, "pam_gocap(%s:setcred): deferred IAB not applied: %m; not granted: %s",
-                       (const char *)service, d->audit);
+        struct iab_failure f;
+        if (apply_iab(d->inh, d->amb, d->bound, &f) != 0) {
+            char what[128];
+            snprintf(what, sizeof what, "pam_gocap(%.64s:setcred): deferred IAB", (const char *)service);
+            log_iab_failure(pamh, what, &f, d->audit, strlen(d->audit));
         } else {
             *d->applied = 1;
             if (d->audit[0] != '\0')
@@ -747,8 +856,9 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
             pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
     case GOCAP_APPLY_IAB:
-        if (apply_iab(a.inh, a.amb, a.bound) != 0) {
-            pam_syslog(pamh, LOG_ERR, "applying the IAB failed: %m; not granted: %.*s", audit_len, a.audit);
+        struct iab_failure f;
+        if (apply_iab(a.inh, a.amb, a.bound, &f) != 0) {
+            log_iab_failure(pamh, "applying the IAB", &f, a.audit, a.audit_len);
             return PAM_IGNORE;
         }
         if (a.keepcaps)

@@ -47,6 +47,11 @@
  *   altstack        give this thread an alternate signal stack of its own
  *   fill, unfill    open /dev/null until no descriptor is left; close them
  *   drop:N          drop capability N from this thread's Bounding set
+ *   secbits:N       set this thread's securebits to N (PR_SET_SECUREBITS)
+ *   refuse-ambient:N  make the kernel refuse to raise capability N in this
+ *                   thread's Ambient set (a seccomp filter answering
+ *                   EPERM), and nothing else: a failure past what a
+ *                   module can check first
  *   full            give this thread the full, mixed starting state:
  *                   Inheritable cap_chown,cap_kill,cap_net_raw,cap_sys_nice,
  *                   Ambient cap_kill,cap_sys_nice, cap_mknod dropped from
@@ -75,6 +80,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -394,6 +402,31 @@ static void bench(int n)
     printf("bench %d us_per_transaction=%.1f\n", n, us);
 }
 
+/* refuse_ambient installs, on this thread (and what it starts), a seccomp
+ * filter that fails prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap) with
+ * EPERM and lets everything else through. The arguments' low 32 bits are
+ * compared (little-endian layout). */
+static void refuse_ambient(int cap)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 0, 6),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_CAP_AMBIENT, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_CAP_AMBIENT_RAISE, 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)cap, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) {
+        perror("pamhost: refuse-ambient");
+        exit(2);
+    }
+}
+
 static void on_signal(int sig) { (void)sig; }
 
 /* state prints what loading and using the module could change. */
@@ -572,6 +605,17 @@ int main(int argc, char **argv)
                 perror("pamhost: drop");
                 return 2;
             }
+            continue;
+        }
+        if (!strncmp(op, "secbits:", 8)) {
+            if (prctl(PR_SET_SECUREBITS, strtoul(arg, NULL, 0), 0, 0, 0) != 0) {
+                perror("pamhost: secbits");
+                return 2;
+            }
+            continue;
+        }
+        if (!strncmp(op, "refuse-ambient:", 15)) {
+            refuse_ambient(atoi(arg));
             continue;
         }
         if (!strcmp(op, "full")) {
