@@ -255,22 +255,24 @@ static int restore_caps(capdata before, int ambient_changed, uint64_t amb, int b
  * clears Ambient, then raises Ambient and drops Bounding bits one
  * capability at a time, and on a failure only lowers Effective again: a
  * refused Ambient raise leaves the new Inheritable set and some Bounding
- * bits dropped. Ours differs on purpose:
+ * bits dropped. Ours keeps libcap's result, and its rule that an
+ * Inheritable bit must be in the Bounding set before the drops (so
+ * "^!cap_x" works, as in pam_cap.so), but not its failures:
  *
- * - Everything that can refuse is checked first, on the state read here
- *   (CAP_SETPCAP for a drop or a new Inheritable bit, Inheritable within
+ * - Everything that can refuse is checked first, on the state read here:
+ *   CAP_SETPCAP for a drop or a new Inheritable bit, Inheritable within
  *   Bounding, SECBIT_NO_CAP_AMBIENT_RAISE, each Ambient bit in Permitted
- *   and the new Inheritable set), because a drop cannot be undone.
- * - Bounding drops come first, so that the restriction is in place before
- *   anything is granted; then Inheritable; then Ambient.
- * - Inheritable is set in two steps: first raised to old | new, which
- *   Ambient needs, and lowered to new only at the end, a step that cannot
- *   fail. Lowered earlier, an old Inheritable bit that was also dropped
- *   from Bounding could not be put back (capset refuses an Inheritable bit
- *   that is in neither the current Inheritable nor the Bounding set).
+ *   and the new Inheritable set.
+ * - Then the steps that can be undone: Inheritable raised to old | new,
+ *   then Ambient. Bounding drops, which cannot be undone, come last, once
+ *   everything else holds. Dropping first would make both a failure after
+ *   it impossible to undo (capset refuses an Inheritable bit that is in
+ *   neither the Inheritable nor the Bounding set, so an old Inheritable
+ *   bit also dropped could not come back) and "^!cap_x" impossible.
+ * - Last, Inheritable is lowered to the new set, which cannot fail.
  * - A failure past the checks (which the kernel should not give) puts
  *   Inheritable, Effective and Ambient back as they were; only the drops
- *   made stay, and *f says how many.
+ *   made before it stay, and *f says how many.
  *
  * CAP_SETPCAP is raised in Effective only while needed, as libcap does. */
 static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound, struct iab_failure *f)
@@ -297,7 +299,7 @@ static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound, struct iab_fail
     int need_setpcap = drops != 0 || (inh & ~(old_inh | perm)) != 0;
     if (need_setpcap && !(perm & 1ULL << CAP_SETPCAP))
         f->why = "CAP_SETPCAP is not in the Permitted set";
-    else if (inh & ~(old_inh | (bset & ~drops)))
+    else if (inh & ~(old_inh | bset))
         f->why = "an Inheritable capability is not in the Bounding set";
     else if (amb != 0 && secbits > 0 && (secbits & SECBIT_NO_CAP_AMBIENT_RAISE))
         f->why = "SECBIT_NO_CAP_AMBIENT_RAISE is set";
@@ -316,14 +318,6 @@ static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound, struct iab_fail
             goto undo;
         }
     }
-    for (int c = 0; c < bits; c++)
-        if (drops >> c & 1) {
-            if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
-                f->why = "dropping a Bounding capability failed";
-                goto undo;
-            }
-            f->dropped++;
-        }
     set_inheritable(work, old_inh | inh);
     if (thread_caps(work, 1) != 0) {
         f->why = "setting the Inheritable set failed";
@@ -338,6 +332,14 @@ static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound, struct iab_fail
         if ((amb >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
             f->why = "raising an Ambient capability failed";
             goto undo;
+        }
+    for (int c = 0; c < bits; c++)
+        if (drops >> c & 1) {
+            if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+                f->why = "dropping a Bounding capability failed";
+                goto undo;
+            }
+            f->dropped++;
         }
     /* Lowering Inheritable to inh keeps amb, which is within it. */
     memcpy(work, before, sizeof work);

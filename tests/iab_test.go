@@ -18,7 +18,7 @@ const secbitNoCapAmbientRaise = 1 << 6
 // and at pam_end (defer).
 func TestIABAllOrNothing(t *testing.T) {
 	e := newEnv(t)
-	conf := e.conf("c.conf", "^cap_kill,!cap_chown alice\n^cap_net_raw,!cap_chown bob\n")
+	conf := e.conf("c.conf", "^cap_kill,!cap_chown alice\n^cap_net_raw,!cap_chown,!cap_kill bob\n")
 	secbits := fmt.Sprintf("secbits:%d", secbitNoCapAmbientRaise)
 	audit := func(user, iab string) string {
 		return fmt.Sprintf(`nothing granted: user="%s" iab=%s from="%s:%d"`, user, iab, conf, map[string]int{"alice": 1, "bob": 2}[user])
@@ -43,17 +43,23 @@ func TestIABAllOrNothing(t *testing.T) {
 			[]string{secbits, "caps", "setcred:establish", "end:silent", "caps"}, 0,
 			"deferred IAB failed: SECBIT_NO_CAP_AMBIENT_RAISE is set: Operation not permitted; capabilities left as they were; " +
 				audit("alice", "!cap_chown,^cap_kill")},
-		// A refusal the module cannot see coming (a seccomp filter here):
-		// Inheritable and Ambient are put back; the drop of cap_chown, made
-		// first, cannot be undone, and the log says so.
+		// Refusals the module cannot see coming (a seccomp filter here).
+		// An Ambient raise comes before any Bounding drop: Inheritable and
+		// Ambient are put back and nothing is dropped.
 		{"the kernel refuses an Ambient raise, from an empty start", "bob", nil,
-			[]string{"refuse-ambient:13", "caps", "setcred:establish", "caps"}, capChown,
-			"applying the IAB failed: raising an Ambient capability failed: Operation not permitted; capabilities left as they were " +
-				"(but for 1 Bounding drop, which cannot be undone); " + audit("bob", "!cap_chown,^cap_net_raw")},
+			[]string{"refuse-prctl:47:2:13", "caps", "setcred:establish", "caps"}, 0,
+			"applying the IAB failed: raising an Ambient capability failed: Operation not permitted; capabilities left as they were; " +
+				audit("bob", "!cap_chown,!cap_kill,^cap_net_raw")},
 		{"the kernel refuses an Ambient raise, from a full start", "bob", nil,
-			[]string{"full", "refuse-ambient:13", "caps", "setcred:establish", "caps"}, capChown,
-			"applying the IAB failed: raising an Ambient capability failed: Operation not permitted; capabilities left as they were " +
-				"(but for 1 Bounding drop, which cannot be undone); " + audit("bob", "!cap_chown,^cap_net_raw")},
+			[]string{"full", "refuse-prctl:47:2:13", "caps", "setcred:establish", "caps"}, 0,
+			"applying the IAB failed: raising an Ambient capability failed: Operation not permitted; capabilities left as they were; " +
+				audit("bob", "!cap_chown,!cap_kill,^cap_net_raw")},
+		// A refused Bounding drop: the drop of cap_chown, made before it,
+		// cannot be undone, and the log says so; the rest is put back.
+		{"the kernel refuses a Bounding drop", "bob", nil,
+			[]string{"full", "refuse-prctl:24:5", "caps", "setcred:establish", "caps"}, capChown,
+			"applying the IAB failed: dropping a Bounding capability failed: Operation not permitted; capabilities left as they were " +
+				"(but for 1 Bounding drop, which cannot be undone); " + audit("bob", "!cap_chown,!cap_kill,^cap_net_raw")},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,7 @@
  *                   |fail (PAM_AUTH_ERR|SILENT)
  *   fork:N          N times in a row: authenticate here, then fork a child
  *                   that runs setcred:establish, end:silent and caps, and
- *                   wait for it at most 10 s (prints "child I timeout")
+ *                   wait for it at most 30 s (prints "child I timeout")
  *   threads:U1,U2,..:ROUNDS  one thread per user, each running ROUNDS whole
  *                   transactions (auth, setcred, caps, end) at once
  *   soak:N:S1,S2,..:U1,U2,..  N whole transactions in a row, rotating
@@ -48,10 +48,10 @@
  *   fill, unfill    open /dev/null until no descriptor is left; close them
  *   drop:N          drop capability N from this thread's Bounding set
  *   secbits:N       set this thread's securebits to N (PR_SET_SECUREBITS)
- *   refuse-ambient:N  make the kernel refuse to raise capability N in this
- *                   thread's Ambient set (a seccomp filter answering
- *                   EPERM), and nothing else: a failure past what a
- *                   module can check first
+ *   refuse-prctl:OPTION:ARG2[:ARG3]  make the kernel refuse
+ *                   prctl(OPTION, ARG2[, ARG3]) in this thread, with EPERM
+ *                   (a seccomp filter), and nothing else: a failure past
+ *                   what a module can check first
  *   full            give this thread the full, mixed starting state:
  *                   Inheritable cap_chown,cap_kill,cap_net_raw,cap_sys_nice,
  *                   Ambient cap_kill,cap_sys_nice, cap_mknod dropped from
@@ -239,10 +239,11 @@ static void cases(const char *path)
     fclose(f);
 }
 
-/* wait_child waits for pid at most 10 s; returns 0, or -1 on timeout. */
+/* wait_child waits for pid at most 30 s, well past the helper's deadline;
+ * returns 0, or -1 on timeout. */
 static int wait_child(pid_t pid)
 {
-    for (int i = 0; i < 10000; i++) {
+    for (int i = 0; i < 30000; i++) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return 0;
@@ -402,27 +403,27 @@ static void bench(int n)
     printf("bench %d us_per_transaction=%.1f\n", n, us);
 }
 
-/* refuse_ambient installs, on this thread (and what it starts), a seccomp
- * filter that fails prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap) with
- * EPERM and lets everything else through. The arguments' low 32 bits are
+/* refuse_prctl installs, on this thread (and what it starts), a seccomp
+ * filter that fails prctl(option, arg2) (and arg3, if not -1) with EPERM
+ * and lets everything else through. Only the arguments' low 32 bits are
  * compared (little-endian layout). */
-static void refuse_ambient(int cap)
+static void refuse_prctl(long option, long arg2, long arg3)
 {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 0, 6),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_CAP_AMBIENT, 0, 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)option, 0, 4),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_CAP_AMBIENT_RAISE, 0, 2),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)arg2, arg3 < 0 ? 3 : 0, 2),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)cap, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)arg3, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
     };
     struct sock_fprog prog = { sizeof f / sizeof f[0], f };
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) {
-        perror("pamhost: refuse-ambient");
+        perror("pamhost: refuse-prctl");
         exit(2);
     }
 }
@@ -614,8 +615,13 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        if (!strncmp(op, "refuse-ambient:", 15)) {
-            refuse_ambient(atoi(arg));
+        if (!strncmp(op, "refuse-prctl:", 13)) {
+            long o = -1, a2 = -1, a3 = -1;
+            if (sscanf(arg, "%ld:%ld:%ld", &o, &a2, &a3) < 2) {
+                fprintf(stderr, "pamhost: bad %s\n", op);
+                return 2;
+            }
+            refuse_prctl(o, a2, a3);
             continue;
         }
         if (!strcmp(op, "full")) {

@@ -34,7 +34,7 @@ var mutants = []mutant{
 		"if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {", "if (0) {"},
 	{"an IAB half applied: nothing put back after a failure", "exports.c",
 		"f->restored = restore_caps(before, ambient_changed, old_amb, bits);", "f->restored = 1;"},
-	{"an IAB half applied: SECBIT_NO_CAP_AMBIENT_RAISE not checked before the drops", "exports.c",
+	{"an IAB half applied: SECBIT_NO_CAP_AMBIENT_RAISE not checked first", "exports.c",
 		"else if (amb != 0 && secbits > 0 && (secbits & SECBIT_NO_CAP_AMBIENT_RAISE))", "else if (0)"},
 	{"the last matching rule instead of the first", "capconf/conf.go",
 		"\t\t\tif string(tok) == \"*\" || string(tok) == user {\n\t\t\t\treturn rd.rule(), nil\n\t\t\t}",
