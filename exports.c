@@ -44,6 +44,8 @@
 #define PAM_GOCAP_HELPER "/usr/libexec/pam_gocap/pam_gocap-helper"
 #endif
 #define HELPER_TIMEOUT_MS 10000
+/* How long the guard waits for a helper it killed at the deadline. */
+#define REAP_MARGIN_MS 1000
 #define ANSWER_MAX (64 * 1024)
 #define STDERR_KEEP 256
 #define DEFER_KEY "pam_gocap_iab"
@@ -452,7 +454,8 @@ struct spawn {
     int out, err, null; /* the helper's 1, 2 and 0, in the guard's table */
     char *answer;     /* ANSWER_MAX + 1 bytes */
     char err_text[STDERR_KEEP + 1];
-    ssize_t len;      /* from read_helper */
+    ssize_t len;      /* from read_helper, or -3: it closed its pipes but outlived the deadline */
+    int unreaped;     /* killed, but not gone within REAP_MARGIN_MS: left unreaped */
     int failed_errno; /* the guard could not prepare or start the helper */
     int exec_errno;   /* the helper child could not exec */
     siginfo_t status;
@@ -528,19 +531,45 @@ static siginfo_t reap(pid_t pid, int pidfd)
     return si;
 }
 
-/* read_helper reads the helper's answer (at most ANSWER_MAX bytes) and the
- * start of its standard error until both pipes close, within the
- * deadline. Returns the answer's length, -1 on time out, or -2 when the
- * answer is too long. */
-static ssize_t read_helper(struct spawn *s)
+/* exited waits at most ms for the child to exit, without reaping it, by
+ * pidfd where there is one, and says whether it did. */
+static int exited(pid_t pid, int pidfd, long long ms)
 {
     struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        siginfo_t si;
+        long long left = ms - ms_since(&t0);
+        if (pidfd >= 0) {
+            struct pollfd p = { pidfd, POLLIN, 0 };
+            int n = poll(&p, 1, left > 0 ? (int)left : 0);
+            if (n != 0 && !(n < 0 && errno == EINTR))
+                return n > 0;
+        } else {
+            memset(&si, 0, sizeof si);
+            if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid == pid)
+                return 1;
+            if (left > 0) {
+                struct timespec tick = { 0, 10 * 1000000 };
+                nanosleep(&tick, NULL);
+            }
+        }
+        if (left <= 0)
+            return 0;
+    }
+}
+
+/* read_helper reads the helper's answer (at most ANSWER_MAX bytes) and the
+ * start of its standard error until both pipes close, within the deadline
+ * counted from t0. Returns the answer's length, -1 on time out, or -2
+ * when the answer is too long. */
+static ssize_t read_helper(struct spawn *s, const struct timespec *t0)
+{
     size_t len = 0, elen = 0;
     int open_fds = 2;
     struct pollfd p[2] = { { s->out, POLLIN, 0 }, { s->err, POLLIN, 0 } };
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (open_fds > 0) {
-        long long left = HELPER_TIMEOUT_MS - ms_since(&t0);
+        long long left = HELPER_TIMEOUT_MS - ms_since(t0);
         int n = left > 0 ? poll(p, 2, (int)left) : 0;
         if (n < 0 && errno == EINTR)
             continue;
@@ -572,10 +601,20 @@ static ssize_t read_helper(struct spawn *s)
 /* helper_guard is the guard process: everything between the calling
  * thread and the helper. It runs with every signal blocked and, first of
  * all, every action back to default, so that no host handler can run in
- * it. */
+ * it.
+ *
+ * The deadline is hard: the helper must have closed its pipes and exited
+ * within HELPER_TIMEOUT_MS of its start, or it is killed and its answer,
+ * if any, is not used. A killed helper gets REAP_MARGIN_MS more to be
+ * gone; one that is not (stuck in uninterruptible sleep) is left
+ * unreaped: the guard exits, and the helper, its orphan, is reaped by
+ * init (or the host's nearest subreaper) whenever it dies. So the calling
+ * thread, which waits only for the guard, never waits more than
+ * HELPER_TIMEOUT_MS + REAP_MARGIN_MS. */
 static int helper_guard(void *arg)
 {
     struct spawn *s = arg;
+    struct timespec t0;
     int out[2], err[2], pidfd;
     reset_signals();
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
@@ -585,6 +624,7 @@ static int helper_guard(void *arg)
     }
     s->out = out[1];
     s->err = err[1];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = start_child(helper_child, s->stack, s->stack_size, SIGCHLD, s, &pidfd);
     if (pid < 0) {
         s->failed_errno = errno;
@@ -594,9 +634,17 @@ static int helper_guard(void *arg)
     close(err[1]);
     s->out = out[0];
     s->err = err[0];
-    s->len = s->exec_errno != 0 ? 0 : read_helper(s);
-    if (s->len < 0 && (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0))
-        kill(pid, SIGKILL); /* not reaped yet, so still ours */
+    s->len = s->exec_errno != 0 ? 0 : read_helper(s, &t0);
+    if (s->len == -2 || !exited(pid, pidfd, HELPER_TIMEOUT_MS - ms_since(&t0))) {
+        if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0)
+            kill(pid, SIGKILL); /* not reaped yet, so still ours */
+        if (s->len >= 0)
+            s->len = -3;
+        if (!exited(pid, pidfd, REAP_MARGIN_MS)) {
+            s->unreaped = 1;
+            _exit(0);
+        }
+    }
     s->status = reap(pid, pidfd);
     _exit(0);
 }
@@ -638,12 +686,18 @@ static void log_helper_failure(pam_handle_t *pamh, struct spawn *s)
     else if (s->exec_errno != 0)
         pam_syslog(pamh, LOG_ERR, "helper %s cannot be run: %s; nothing granted", PAM_GOCAP_HELPER,
                    strerror(s->exec_errno));
-    else if (s->len == -1)
-        pam_syslog(pamh, LOG_ERR, "helper %s gave no answer within %d ms; killed; nothing granted", PAM_GOCAP_HELPER,
-                   HELPER_TIMEOUT_MS);
-    else if (s->len == -2)
-        pam_syslog(pamh, LOG_ERR, "helper %s answer is longer than %d bytes; nothing granted", PAM_GOCAP_HELPER,
-                   ANSWER_MAX);
+    else if (s->len < 0) {
+        char unreaped[96] = "";
+        if (s->unreaped)
+            snprintf(unreaped, sizeof unreaped, ", but not gone %d ms later: left for init to reap", REAP_MARGIN_MS);
+        if (s->len == -2)
+            pam_syslog(pamh, LOG_ERR, "helper %s answer is longer than %d bytes; killed%s; nothing granted",
+                       PAM_GOCAP_HELPER, ANSWER_MAX, unreaped);
+        else
+            pam_syslog(pamh, LOG_ERR, "helper %s %s within %d ms; killed%s; nothing granted", PAM_GOCAP_HELPER,
+                       s->len == -1 ? "gave no answer" : "closed its pipes but did not exit", HELPER_TIMEOUT_MS,
+                       unreaped);
+    }
     else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
         pam_syslog(pamh, LOG_ERR, "helper %s killed by signal %d (%s)%s%s; nothing granted", PAM_GOCAP_HELPER,
                    si->si_status, strsignal(si->si_status), *err ? ": " : "", err);

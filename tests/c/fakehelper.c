@@ -9,6 +9,8 @@
  *                 /proc/self/status
  *   stderr TEXT   write TEXT and a newline to standard error
  *   sleep N       sleep N seconds
+ *   print TEXT    write TEXT and a newline to standard output
+ *   close         close standard output and standard error (the pipes)
  *   kill N        send itself signal N
  *   exit N        exit with status N
  *   answer        copy the rest of the script, byte for byte, to standard
@@ -76,6 +78,10 @@ int main(int argc, char **argv)
             report(arg);
         else if (!strncmp(line, "stderr ", 7))
             fprintf(stderr, "%s\n", arg);
+        else if (!strncmp(line, "print ", 6))
+            printf("%s\n", arg), fflush(stdout);
+        else if (!strcmp(line, "close"))
+            fclose(stdout), fclose(stderr);
         else if (!strncmp(line, "sleep ", 6))
             sleep((unsigned)atoi(arg));
         else if (!strncmp(line, "kill ", 5))
