@@ -4,7 +4,8 @@
 //
 // The entry points are C (exports.c). The one Go function here, called by
 // them, turns the C request into a capconf.Request and the decision into
-// its text form. Nothing runs at load time, and no goroutine is started.
+// its text form; users and groups come from internal/nss, as in the helper
+// and gocap. Nothing runs at load time, and no goroutine is started.
 package main
 
 /*
@@ -19,6 +20,7 @@ import (
 	"unsafe"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/nss"
 )
 
 // The C enums in decision.h must number things as capconf does: each of
@@ -53,7 +55,7 @@ func gocap_decide(entry, status C.int, user *C.char, argc C.int, argv **C.char) 
 		User:   C.GoString(user),
 		Argv:   goStrings(argc, argv),
 	}
-	return C.CString(capconf.Decide(req, moduleSystem{}).Encode())
+	return C.CString(capconf.Decide(req, nss.OS{}).Encode())
 }
 
 // gocap_runtime_ready returns once the Go runtime has started: a call into

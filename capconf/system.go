@@ -11,8 +11,8 @@ import (
 // OS is the part of the running machine's System that needs no NSS: the
 // rules file is read with plain system calls (no poller, nothing left
 // behind in the host). Users and groups come from the C library's NSS,
-// through os/user (internal/nss) in the commands and directly in the
-// module; a System adds them to OS.
+// through internal/nss in the module, its helper and gocap alike; a
+// System adds them to OS.
 type OS struct{}
 
 // UnknownUserError is the error of LookupUser for a name NSS does not

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -22,6 +21,7 @@ import (
 
 	"pam_gocap/capconf"
 	"pam_gocap/captrace"
+	"pam_gocap/internal/nss"
 )
 
 // Exit codes of gocap trace when the command did not run, as timeout(1)
@@ -160,22 +160,20 @@ func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch, int)
 	if o.user == "" {
 		return l, 0
 	}
-	u, err := user.Lookup(o.user)
+	u, err := nss.LookupUser(o.user)
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
 		return nil, exitTraceFailed
 	}
 	l.asUser, l.description = true, "as "+o.user
-	l.uid, _ = strconv.Atoi(u.Uid)
-	l.gid, _ = strconv.Atoi(u.Gid)
-	gids, err := u.GroupIds()
+	l.uid, l.gid = int(u.UID), int(u.GID)
+	gids, err := nss.GroupIDs(o.user, u.GID)
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: groups of %s: %v\n", o.user, err)
 		return nil, exitTraceFailed
 	}
 	for _, g := range gids {
-		n, _ := strconv.Atoi(g)
-		l.groups = append(l.groups, n)
+		l.groups = append(l.groups, int(g))
 	}
 	ex, err := explain(o.user, moduleArgv(o.args, o.config), "", sys)
 	if err == nil {
@@ -190,7 +188,7 @@ func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch, int)
 	if ex.Action == "apply" || l.inh != 0 {
 		l.boundDrop = namesToBits(ex.BoundingDrop)
 	}
-	home := u.HomeDir
+	home := u.Home
 	l.env = setEnv(l.env, "HOME="+home, "USER="+o.user, "LOGNAME="+o.user)
 	return l, 0
 }
