@@ -454,7 +454,7 @@ struct spawn {
     int out, err, null; /* the helper's 1, 2 and 0, in the guard's table */
     char *answer;     /* ANSWER_MAX + 1 bytes */
     char err_text[STDERR_KEEP + 1];
-    ssize_t len;      /* from read_helper, or -3: it closed its pipes but outlived the deadline */
+    ssize_t len;      /* from read_helper, or -3: it closed its pipes but was not reaped by the deadline */
     int unreaped;     /* killed, but not gone within REAP_MARGIN_MS: left unreaped */
     int failed_errno; /* the guard could not prepare or start the helper */
     int exec_errno;   /* the helper child could not exec */
@@ -531,31 +531,33 @@ static siginfo_t reap(pid_t pid, int pidfd)
     return si;
 }
 
-/* exited waits at most ms for the child to exit, without reaping it, by
- * pidfd where there is one, and says whether it did. */
-static int exited(pid_t pid, int pidfd, long long ms)
+/* reap_within reaps the child into *si if it can within ms, and says
+ * whether it did. It never blocks in waitid: a child that has exited can
+ * still be kept from its parent (by a tracer that does not let go), and
+ * its pidfd then reads as exited while waitid would wait; that is retried
+ * every 10 ms until the time is up. */
+static int reap_within(pid_t pid, int pidfd, long long ms, siginfo_t *si)
 {
-    struct timespec t0;
+    struct timespec t0, tick = { 0, 10 * 1000000 };
+    int seen_exit = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        siginfo_t si;
+        memset(si, 0, sizeof *si);
+        int r = pidfd >= 0 ? waitid(P_PIDFD, pidfd, si, WEXITED | WNOHANG | __WALL)
+                           : waitid(P_PID, pid, si, WEXITED | WNOHANG | __WALL);
+        if (r == 0 && si->si_pid != 0)
+            return 1;
+        if (r != 0 && errno != EINTR)
+            return 0;
         long long left = ms - ms_since(&t0);
-        if (pidfd >= 0) {
-            struct pollfd p = { pidfd, POLLIN, 0 };
-            int n = poll(&p, 1, left > 0 ? (int)left : 0);
-            if (n != 0 && !(n < 0 && errno == EINTR))
-                return n > 0;
-        } else {
-            memset(&si, 0, sizeof si);
-            if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid == pid)
-                return 1;
-            if (left > 0) {
-                struct timespec tick = { 0, 10 * 1000000 };
-                nanosleep(&tick, NULL);
-            }
-        }
         if (left <= 0)
             return 0;
+        if (pidfd < 0 || seen_exit) {
+            nanosleep(&tick, NULL);
+        } else {
+            struct pollfd p = { pidfd, POLLIN, 0 };
+            seen_exit = poll(&p, 1, (int)left) > 0;
+        }
     }
 }
 
@@ -606,9 +608,9 @@ static ssize_t read_helper(struct spawn *s, const struct timespec *t0)
  * The deadline is hard: the helper must have closed its pipes and exited
  * within HELPER_TIMEOUT_MS of its start, or it is killed and its answer,
  * if any, is not used. A killed helper gets REAP_MARGIN_MS more to be
- * gone; one that is not (stuck in uninterruptible sleep) is left
- * unreaped: the guard exits, and the helper, its orphan, is reaped by
- * init (or the host's nearest subreaper) whenever it dies. So the calling
+ * gone; one that is not (stuck in uninterruptible sleep, or held by a
+ * tracer) is left unreaped: the guard exits, and the helper, its orphan,
+ * is reaped by init (or the host's nearest subreaper) whenever it dies. So the calling
  * thread, which waits only for the guard, never waits more than
  * HELPER_TIMEOUT_MS + REAP_MARGIN_MS. */
 static int helper_guard(void *arg)
@@ -635,17 +637,13 @@ static int helper_guard(void *arg)
     s->out = out[0];
     s->err = err[0];
     s->len = s->exec_errno != 0 ? 0 : read_helper(s, &t0);
-    if (s->len == -2 || !exited(pid, pidfd, HELPER_TIMEOUT_MS - ms_since(&t0))) {
+    if (s->len == -2 || !reap_within(pid, pidfd, HELPER_TIMEOUT_MS - ms_since(&t0), &s->status)) {
         if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0)
             kill(pid, SIGKILL); /* not reaped yet, so still ours */
         if (s->len >= 0)
             s->len = -3;
-        if (!exited(pid, pidfd, REAP_MARGIN_MS)) {
-            s->unreaped = 1;
-            _exit(0);
-        }
+        s->unreaped = !reap_within(pid, pidfd, REAP_MARGIN_MS, &s->status);
     }
-    s->status = reap(pid, pidfd);
     _exit(0);
 }
 
@@ -695,7 +693,7 @@ static void log_helper_failure(pam_handle_t *pamh, struct spawn *s)
                        PAM_GOCAP_HELPER, ANSWER_MAX, unreaped);
         else
             pam_syslog(pamh, LOG_ERR, "helper %s %s within %d ms; killed%s; nothing granted", PAM_GOCAP_HELPER,
-                       s->len == -1 ? "gave no answer" : "closed its pipes but did not exit", HELPER_TIMEOUT_MS,
+                       s->len == -1 ? "gave no answer" : "closed its pipes but was not gone", HELPER_TIMEOUT_MS,
                        unreaped);
     }
     else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)

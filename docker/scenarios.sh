@@ -302,5 +302,25 @@ if [ "$MODULE" = pam_gocap.so ]; then
 		ok "log: su's grant of none is on record" || bad "log: no grant line for carol's su"
 	grep -qF 'pam_gocap(deferhost:setcred): grant user="bob" iab=^cap_sys_nice from="/etc/security/ambient.conf:1" deferred' /var/log/auth.log &&
 		ok "log: a deferred grant is on record" || bad "log: no deferred grant line for bob"
+
+	# 9. The audit line through su and rsyslog, for users whose names
+	# attack it (useradd refuses such names; NSS's files do not): one
+	# holding the line's own fields, and one of 9 KB that would push iab=
+	# past rsyslog's 8 KiB message.
+	evil='evil user=alice iab=cap_sys_admin from=/etc/security/capability.conf;9'
+	long=$(printf 'long%.0s' $(seq 2250))
+	cp /etc/passwd /tmp/passwd.orig
+	printf '%s:x:2200:2100::/tmp:/bin/sh\n%s:x:2201:2100::/tmp:/bin/sh\n' "$evil" "$long" >>/etc/passwd
+	sed -i "1s|.*|auth optional $MODULE config=/etc/security/star.conf|" /etc/pam.d/su
+	check "$short: su to a user named with the audit line's fields" \
+		"$(su "$evil" -c 'grep CapInh /proc/self/status' | inh)" 0000000000000001
+	check "$short: su to a user with a 9 KB name" "$(su "$long" -c 'grep CapInh /proc/self/status' | inh)" 0000000000000001
+	sed -i "1s|.*|auth optional $MODULE|" /etc/pam.d/su
+	cp /tmp/passwd.orig /etc/passwd
+	sleep 1
+	grep -qF "pam_gocap(su:setcred): grant user=\"$evil\" iab=cap_chown from=\"/etc/security/star.conf:1\"" /var/log/auth.log &&
+		ok "log: the hostile name is quoted, one field" || bad "log: no quoted grant line for the hostile name"
+	grep -qF "pam_gocap(su:setcred): grant user=\"${long:0:256}\"... iab=cap_chown from=\"/etc/security/star.conf:1\"" /var/log/auth.log &&
+		ok "log: the 9 KB name is cut, and iab= and from= stay in rsyslog's message" || bad "log: no cut grant line for the 9 KB name"
 fi
 summary

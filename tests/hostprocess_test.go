@@ -368,8 +368,9 @@ func TestDescriptorsExhaustedFailsClosed(t *testing.T) {
 // The helper's deadline is hard. A helper that answers, closes its pipes
 // and then sleeps held setcred 25 s against the 10 s deadline; now it is
 // killed at the deadline, its answer is not used, and the host waits no
-// more than the deadline and the 1 s given to reap a killed helper. One
-// that closes its pipes and exits within the deadline is waited for.
+// more than the deadline and the 1 s given to reap a killed helper, also
+// when it cannot be reaped. One that closes its pipes and exits within
+// the deadline is waited for.
 func TestHelperDeadlineIsHard(t *testing.T) {
 	e := newEnv(t)
 	conf := e.conf("c.conf", mainConf)
@@ -383,7 +384,13 @@ func TestHelperDeadlineIsHard(t *testing.T) {
 	}{
 		{"closes its pipes, then sleeps past the deadline", answer + "sleep 25\n", "PERM_DENIED", 0, 10 * time.Second,
 			10*time.Second + time.Second + 1500*time.Millisecond,
-			"helper " + fakeHelper() + " closed its pipes but did not exit within 10000 ms; killed; nothing granted"},
+			"helper " + fakeHelper() + " closed its pipes but was not gone within 10000 ms; killed; nothing granted"},
+		// A tracer that does not let go keeps the helper, exited, from its
+		// parent: the wait for it is bounded too.
+		{"exits, but a tracer keeps it from being reaped", answer + "traced 20\nexit 0\n", "PERM_DENIED", 0,
+			11 * time.Second, 10*time.Second + time.Second + 1500*time.Millisecond,
+			"helper " + fakeHelper() + " closed its pipes but was not gone within 10000 ms; killed, but not gone 1000 ms later: " +
+				"left for init to reap; nothing granted"},
 		{"closes its pipes, then exits within the deadline", answer + "sleep 2\nexit 0\n", "SUCCESS", capNetRaw,
 			2 * time.Second, 9 * time.Second, ""},
 	}
