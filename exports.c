@@ -610,9 +610,9 @@ static ssize_t read_helper(struct spawn *s, const struct timespec *t0)
  * if any, is not used. A killed helper gets REAP_MARGIN_MS more to be
  * gone; one that is not (stuck in uninterruptible sleep, or held by a
  * tracer) is left unreaped: the guard exits, and the helper, its orphan,
- * is reaped by init (or the host's nearest subreaper) whenever it dies. So the calling
- * thread, which waits only for the guard, never waits more than
- * HELPER_TIMEOUT_MS + REAP_MARGIN_MS. */
+ * is reaped by init (or the host's nearest subreaper) whenever it dies.
+ * So the calling thread, which waits only for the guard, never waits more
+ * than HELPER_TIMEOUT_MS + REAP_MARGIN_MS. */
 static int helper_guard(void *arg)
 {
     struct spawn *s = arg;
@@ -909,7 +909,7 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
         if (audit_len > 0)
             pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
-    case GOCAP_APPLY_IAB:
+    case GOCAP_APPLY_IAB: {
         struct iab_failure f;
         if (apply_iab(a.inh, a.amb, a.bound, &f) != 0) {
             log_iab_failure(pamh, "applying the IAB", &f, a.audit, a.audit_len);
@@ -920,6 +920,7 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
         if (audit_len > 0)
             pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
+    }
     case GOCAP_DEFER_IAB: {
         struct deferred_iab *d = malloc(sizeof *d + a.audit_len + 1);
         void *page = mmap(NULL, sizeof *d->applied, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
