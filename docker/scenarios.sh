@@ -310,13 +310,16 @@ if [ "$MODULE" = pam_gocap.so ]; then
 	evil='evil user=alice iab=cap_sys_admin from=/etc/security/capability.conf;9'
 	long=$(printf 'long%.0s' $(seq 2250))
 	cp /etc/passwd /tmp/passwd.orig
+	cp /etc/shadow /tmp/shadow.orig
 	printf '%s:x:2200:2100::/tmp:/bin/sh\n%s:x:2201:2100::/tmp:/bin/sh\n' "$evil" "$long" >>/etc/passwd
+	printf '%s:*:19000:0:99999:7:::\n%s:*:19000:0:99999:7:::\n' "$evil" "$long" >>/etc/shadow
 	sed -i "1s|.*|auth optional $MODULE config=/etc/security/star.conf|" /etc/pam.d/su
 	check "$short: su to a user named with the audit line's fields" \
 		"$(su "$evil" -c 'grep CapInh /proc/self/status' | inh)" 0000000000000001
 	check "$short: su to a user with a 9 KB name" "$(su "$long" -c 'grep CapInh /proc/self/status' | inh)" 0000000000000001
 	sed -i "1s|.*|auth optional $MODULE|" /etc/pam.d/su
 	cp /tmp/passwd.orig /etc/passwd
+	cp /tmp/shadow.orig /etc/shadow
 	sleep 1
 	grep -qF "pam_gocap(su:setcred): grant user=\"$evil\" iab=cap_chown from=\"/etc/security/star.conf:1\"" /var/log/auth.log &&
 		ok "log: the hostile name is quoted, one field" || bad "log: no quoted grant line for the hostile name"
