@@ -42,7 +42,7 @@ DEB           = build/pam-gocap_$(VERSION)-1_$(DEB_ARCH).deb
 TESTDIR    = $(CURDIR)/build/test
 FAKEDIR    = $(TESTDIR)/fake
 TEST_BUILD = $(TESTDIR)/pam_gocap.so $(TESTDIR)/pam_gocap-helper $(TESTDIR)/pamhost \
-	$(FAKEDIR)/pam_gocap.so $(FAKEDIR)/pam_gocap-helper gocap
+	$(FAKEDIR)/pam_gocap.so $(FAKEDIR)/pam_gocap-helper $(TESTDIR)/libnss_nssfail.so.2 gocap
 
 
 .PHONY: all man test test-unit test-module test-package fuzz stress bench docker-test trace-test ldap-test demo install install-files uninstall deb clean FORCE \
@@ -103,6 +103,11 @@ $(TESTDIR)/pam_gocap-helper: $(GO_SRC) | deps-build
 $(TESTDIR)/pamhost: tests/c/pamhost.c | deps-build
 	mkdir -p $(TESTDIR)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam -lpthread
+
+# An NSS service that fails as a directory can (tests/c/nssfail.c).
+$(TESTDIR)/libnss_nssfail.so.2: tests/c/nssfail.c | deps-build
+	mkdir -p $(TESTDIR)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 test: deps-build deps-test deps-docker test-unit test-module test-package fuzz docker-test
 

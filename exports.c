@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -44,6 +45,8 @@
 #define PAM_GOCAP_HELPER "/usr/libexec/pam_gocap/pam_gocap-helper"
 #endif
 #define HELPER_TIMEOUT_MS 10000
+/* How long the guard waits for a helper it killed at the deadline. */
+#define REAP_MARGIN_MS 1000
 #define ANSWER_MAX (64 * 1024)
 #define STDERR_KEEP 256
 #define DEFER_KEY "pam_gocap_iab"
@@ -96,38 +99,132 @@ static int kernel_cap_bits(void)
     return hi;
 }
 
-/* apply_iab sets the calling thread's Inheritable set to inh, its Ambient
- * set to amb and drops bound from its Bounding set, as libcap's
- * cap_iab_set_proc does, raising CAP_SETPCAP in Effective only while
- * needed. Returns 0, or -1 with errno set. */
-static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound)
+/* What apply_iab could not do: why (with errno), how many Bounding drops
+ * it had made (they cannot be undone), and whether the rest was put back. */
+struct iab_failure {
+    const char *why;
+    int err, dropped, restored;
+};
+
+/* restore_caps puts the thread's Inheritable and Effective sets back to
+ * before and, if ambient_changed, its Ambient set to amb. Returns 1 if it
+ * could. */
+static int restore_caps(capdata before, int ambient_changed, uint64_t amb, int bits)
 {
-    capdata now, work;
-    if (thread_caps(now, 0) != 0)
+    int ok = thread_caps(before, 1) == 0;
+    if (ambient_changed && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+        ok = 0;
+    for (int c = 0; ambient_changed && c < bits; c++)
+        if ((amb >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0)
+            ok = 0;
+    return ok;
+}
+
+/* apply_iab sets the calling thread's Inheritable set to inh, its Ambient
+ * set to amb and drops bound from its Bounding set, all or nothing:
+ * returns 0, or -1 with *f filled and the thread as it was.
+ *
+ * libcap's cap_iab_set_proc (libcap/cap_proc.c, 2.78) sets Inheritable,
+ * clears Ambient, then raises Ambient and drops Bounding bits one
+ * capability at a time, and on a failure only lowers Effective again: a
+ * refused Ambient raise leaves the new Inheritable set and some Bounding
+ * bits dropped. Ours keeps libcap's result, and its rule that an
+ * Inheritable bit must be in the Bounding set before the drops (so
+ * "^!cap_x" works, as in pam_cap.so), but not its failures:
+ *
+ * - Everything that can refuse is checked first, on the state read here:
+ *   CAP_SETPCAP for a drop or a new Inheritable bit, Inheritable within
+ *   Bounding, SECBIT_NO_CAP_AMBIENT_RAISE, each Ambient bit in Permitted
+ *   and the new Inheritable set.
+ * - Then the steps that can be undone: Inheritable raised to old | new,
+ *   then Ambient. Bounding drops, which cannot be undone, come last, once
+ *   everything else holds. Dropping first would make both a failure after
+ *   it impossible to undo (capset refuses an Inheritable bit that is in
+ *   neither the Inheritable nor the Bounding set, so an old Inheritable
+ *   bit also dropped could not come back) and "^!cap_x" impossible.
+ * - Last, Inheritable is lowered to the new set, which cannot fail.
+ * - A failure past the checks (which the kernel should not give) puts
+ *   Inheritable, Effective and Ambient back as they were; only the drops
+ *   made before it stay, and *f says how many.
+ *
+ * CAP_SETPCAP is raised in Effective only while needed, as libcap does. */
+static int apply_iab(uint64_t inh, uint64_t amb, uint64_t bound, struct iab_failure *f)
+{
+    capdata before, work;
+    uint64_t bset = 0, old_amb = 0;
+    int ambient_changed = 0;
+    memset(f, 0, sizeof *f);
+    f->restored = 1;
+    if (thread_caps(before, 0) != 0) {
+        f->why = "reading the thread's capabilities failed";
+        f->err = errno;
         return -1;
-    int bits = kernel_cap_bits();
-    int need_setpcap = (inh & ~(inheritable(now) | permitted(now))) != 0;
-    for (int c = 0; c < bits; c++)
-        if ((bound >> c & 1) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-            need_setpcap = 1;
-    set_inheritable(now, inh);
-    memcpy(work, now, sizeof work);
-    if (need_setpcap)
-        work[CAP_TO_INDEX(CAP_SETPCAP)].effective |= CAP_TO_MASK(CAP_SETPCAP);
-    if (thread_caps(work, 1) != 0)
-        return -1;
-    int ret = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-    for (int c = bits; ret == 0 && c-- > 0;) {
-        if (amb >> c & 1)
-            ret = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
-        if (ret == 0 && (bound >> c & 1) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-            ret = prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
     }
-    int saved = errno;
-    if (thread_caps(now, 1) != 0 && ret == 0)
-        return -1; /* Effective could not be lowered again */
-    errno = saved;
-    return ret == 0 ? 0 : -1;
+    int bits = kernel_cap_bits();
+    for (int c = 0; c < bits; c++) {
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+            bset |= 1ULL << c;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) == 1)
+            old_amb |= 1ULL << c;
+    }
+    uint64_t perm = permitted(before), old_inh = inheritable(before), drops = bound & bset;
+    int secbits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    int need_setpcap = drops != 0 || (inh & ~(old_inh | perm)) != 0;
+    if (need_setpcap && !(perm & 1ULL << CAP_SETPCAP))
+        f->why = "CAP_SETPCAP is not in the Permitted set";
+    else if (inh & ~(old_inh | bset))
+        f->why = "an Inheritable capability is not in the Bounding set";
+    else if (amb != 0 && secbits > 0 && (secbits & SECBIT_NO_CAP_AMBIENT_RAISE))
+        f->why = "SECBIT_NO_CAP_AMBIENT_RAISE is set";
+    else if (amb & ~(perm & inh))
+        f->why = "an Ambient capability is not in both the Permitted and the Inheritable set";
+    if (f->why != NULL) {
+        f->err = EPERM;
+        return -1;
+    }
+
+    memcpy(work, before, sizeof work);
+    if (need_setpcap) {
+        work[CAP_TO_INDEX(CAP_SETPCAP)].effective |= CAP_TO_MASK(CAP_SETPCAP);
+        if (thread_caps(work, 1) != 0) {
+            f->why = "raising CAP_SETPCAP failed";
+            goto undo;
+        }
+    }
+    set_inheritable(work, old_inh | inh);
+    if (thread_caps(work, 1) != 0) {
+        f->why = "setting the Inheritable set failed";
+        goto undo;
+    }
+    ambient_changed = 1;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+        f->why = "clearing the Ambient set failed";
+        goto undo;
+    }
+    for (int c = 0; c < bits; c++)
+        if ((amb >> c & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
+            f->why = "raising an Ambient capability failed";
+            goto undo;
+        }
+    for (int c = 0; c < bits; c++)
+        if (drops >> c & 1) {
+            if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+                f->why = "dropping a Bounding capability failed";
+                goto undo;
+            }
+            f->dropped++;
+        }
+    /* Lowering Inheritable to inh keeps amb, which is within it. */
+    memcpy(work, before, sizeof work);
+    set_inheritable(work, inh);
+    if (thread_caps(work, 1) == 0)
+        return 0;
+    f->why = "setting the Inheritable set failed";
+undo:
+    f->err = errno;
+    f->restored = restore_caps(before, ambient_changed, old_amb, bits);
+    errno = f->err;
+    return -1;
 }
 
 /* clear_inheritable is "none": empty Inheritable, which empties Ambient,
@@ -139,6 +236,20 @@ static int clear_inheritable(void)
         return -1;
     set_inheritable(d, 0);
     return thread_caps(d, 1);
+}
+
+/* log_iab_failure says why what (applying the IAB) failed, and that
+ * nothing was granted, with the audit text of what would have been. */
+static void log_iab_failure(pam_handle_t *pamh, const char *what, const struct iab_failure *f, const char *audit,
+                            size_t audit_len)
+{
+    char dropped[96] = "";
+    if (f->dropped > 0)
+        snprintf(dropped, sizeof dropped, " (but for %d Bounding drop%s, which cannot be undone)", f->dropped,
+                 f->dropped == 1 ? "" : "s");
+    pam_syslog(pamh, LOG_ERR, "%s failed: %s: %s; %s%s; nothing granted: %.*s", what, f->why, strerror(f->err),
+               f->restored ? "capabilities left as they were" : "putting the capabilities back failed too", dropped,
+               (int)audit_len, audit);
 }
 
 /* ---- defer: apply at pam_end, in whatever process calls it ---- */
@@ -167,9 +278,11 @@ static void apply_deferred(pam_handle_t *pamh, void *data, int status)
     if (status & PAM_DATA_REPLACE) {
         /* a second setcred in this transaction keeps the new IAB instead */
     } else if ((status & PAM_DATA_SILENT) && rc == PAM_SUCCESS) {
-        if (apply_iab(d->inh, d->amb, d->bound) != 0) {
-            pam_syslog(pamh, LOG_ERR, "pam_gocap(%s:setcred): deferred IAB not applied: %m; not granted: %s",
-                       (const char *)service, d->audit);
+        struct iab_failure f;
+        if (apply_iab(d->inh, d->amb, d->bound, &f) != 0) {
+            char what[128];
+            snprintf(what, sizeof what, "pam_gocap(%.64s:setcred): deferred IAB", (const char *)service);
+            log_iab_failure(pamh, what, &f, d->audit, strlen(d->audit));
         } else {
             *d->applied = 1;
             if (d->audit[0] != '\0')
@@ -212,7 +325,8 @@ struct spawn {
     int out, err, null; /* the helper's 1, 2 and 0, in the guard's table */
     char *answer;     /* ANSWER_MAX + 1 bytes */
     char err_text[STDERR_KEEP + 1];
-    ssize_t len;      /* from read_helper */
+    ssize_t len;      /* from read_helper, or -3: it closed its pipes but was not reaped by the deadline */
+    int unreaped;     /* killed, but not gone within REAP_MARGIN_MS: left unreaped */
     int failed_errno; /* the guard could not prepare or start the helper */
     int exec_errno;   /* the helper child could not exec */
     siginfo_t status;
@@ -288,19 +402,47 @@ static siginfo_t reap(pid_t pid, int pidfd)
     return si;
 }
 
-/* read_helper reads the helper's answer (at most ANSWER_MAX bytes) and the
- * start of its standard error until both pipes close, within the
- * deadline. Returns the answer's length, -1 on time out, or -2 when the
- * answer is too long. */
-static ssize_t read_helper(struct spawn *s)
+/* reap_within reaps the child into *si if it can within ms, and says
+ * whether it did. It never blocks in waitid: a child that has exited can
+ * still be kept from its parent (by a tracer that does not let go), and
+ * its pidfd then reads as exited while waitid would wait; that is retried
+ * every 10 ms until the time is up. */
+static int reap_within(pid_t pid, int pidfd, long long ms, siginfo_t *si)
 {
-    struct timespec t0;
+    struct timespec t0, tick = { 0, 10 * 1000000 };
+    int seen_exit = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        memset(si, 0, sizeof *si);
+        int r = pidfd >= 0 ? waitid(P_PIDFD, pidfd, si, WEXITED | WNOHANG | __WALL)
+                           : waitid(P_PID, pid, si, WEXITED | WNOHANG | __WALL);
+        if (r == 0 && si->si_pid != 0)
+            return 1;
+        if (r != 0 && errno != EINTR)
+            return 0;
+        long long left = ms - ms_since(&t0);
+        if (left <= 0)
+            return 0;
+        if (pidfd < 0 || seen_exit) {
+            nanosleep(&tick, NULL);
+        } else {
+            struct pollfd p = { pidfd, POLLIN, 0 };
+            seen_exit = poll(&p, 1, (int)left) > 0;
+        }
+    }
+}
+
+/* read_helper reads the helper's answer (at most ANSWER_MAX bytes) and the
+ * start of its standard error until both pipes close, within the deadline
+ * counted from t0. Returns the answer's length, -1 on time out, or -2
+ * when the answer is too long. */
+static ssize_t read_helper(struct spawn *s, const struct timespec *t0)
+{
     size_t len = 0, elen = 0;
     int open_fds = 2;
     struct pollfd p[2] = { { s->out, POLLIN, 0 }, { s->err, POLLIN, 0 } };
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (open_fds > 0) {
-        long long left = HELPER_TIMEOUT_MS - ms_since(&t0);
+        long long left = HELPER_TIMEOUT_MS - ms_since(t0);
         int n = left > 0 ? poll(p, 2, (int)left) : 0;
         if (n < 0 && errno == EINTR)
             continue;
@@ -332,10 +474,20 @@ static ssize_t read_helper(struct spawn *s)
 /* helper_guard is the guard process: everything between the calling
  * thread and the helper. It runs with every signal blocked and, first of
  * all, every action back to default, so that no host handler can run in
- * it. */
+ * it.
+ *
+ * The deadline is hard: the helper must have closed its pipes and exited
+ * within HELPER_TIMEOUT_MS of its start, or it is killed and its answer,
+ * if any, is not used. A killed helper gets REAP_MARGIN_MS more to be
+ * gone; one that is not (stuck in uninterruptible sleep, or held by a
+ * tracer) is left unreaped: the guard exits, and the helper, its orphan,
+ * is reaped by init (or the host's nearest subreaper) whenever it dies.
+ * So the calling thread, which waits only for the guard, never waits more
+ * than HELPER_TIMEOUT_MS + REAP_MARGIN_MS. */
 static int helper_guard(void *arg)
 {
     struct spawn *s = arg;
+    struct timespec t0;
     int out[2], err[2], pidfd;
     reset_signals();
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
@@ -345,6 +497,7 @@ static int helper_guard(void *arg)
     }
     s->out = out[1];
     s->err = err[1];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = start_child(helper_child, s->stack, s->stack_size, SIGCHLD, s, &pidfd);
     if (pid < 0) {
         s->failed_errno = errno;
@@ -354,10 +507,14 @@ static int helper_guard(void *arg)
     close(err[1]);
     s->out = out[0];
     s->err = err[0];
-    s->len = s->exec_errno != 0 ? 0 : read_helper(s);
-    if (s->len < 0 && (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0))
-        kill(pid, SIGKILL); /* not reaped yet, so still ours */
-    s->status = reap(pid, pidfd);
+    s->len = s->exec_errno != 0 ? 0 : read_helper(s, &t0);
+    if (s->len == -2 || !reap_within(pid, pidfd, HELPER_TIMEOUT_MS - ms_since(&t0), &s->status)) {
+        if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0)
+            kill(pid, SIGKILL); /* not reaped yet, so still ours */
+        if (s->len >= 0)
+            s->len = -3;
+        s->unreaped = !reap_within(pid, pidfd, REAP_MARGIN_MS, &s->status);
+    }
     _exit(0);
 }
 
@@ -398,12 +555,18 @@ static void log_helper_failure(pam_handle_t *pamh, struct spawn *s)
     else if (s->exec_errno != 0)
         pam_syslog(pamh, LOG_ERR, "helper %s cannot be run: %s; nothing granted", PAM_GOCAP_HELPER,
                    strerror(s->exec_errno));
-    else if (s->len == -1)
-        pam_syslog(pamh, LOG_ERR, "helper %s gave no answer within %d ms; killed; nothing granted", PAM_GOCAP_HELPER,
-                   HELPER_TIMEOUT_MS);
-    else if (s->len == -2)
-        pam_syslog(pamh, LOG_ERR, "helper %s answer is longer than %d bytes; nothing granted", PAM_GOCAP_HELPER,
-                   ANSWER_MAX);
+    else if (s->len < 0) {
+        char unreaped[96] = "";
+        if (s->unreaped)
+            snprintf(unreaped, sizeof unreaped, ", but not gone %d ms later: left for init to reap", REAP_MARGIN_MS);
+        if (s->len == -2)
+            pam_syslog(pamh, LOG_ERR, "helper %s answer is longer than %d bytes; killed%s; nothing granted",
+                       PAM_GOCAP_HELPER, ANSWER_MAX, unreaped);
+        else
+            pam_syslog(pamh, LOG_ERR, "helper %s %s within %d ms; killed%s; nothing granted", PAM_GOCAP_HELPER,
+                       s->len == -1 ? "gave no answer" : "closed its pipes but was not gone", HELPER_TIMEOUT_MS,
+                       unreaped);
+    }
     else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
         pam_syslog(pamh, LOG_ERR, "helper %s killed by signal %d (%s)%s%s; nothing granted", PAM_GOCAP_HELPER,
                    si->si_status, strsignal(si->si_status), *err ? ": " : "", err);
@@ -617,9 +780,10 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
         if (audit_len > 0)
             pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
-    case GOCAP_APPLY_IAB:
-        if (apply_iab(a.inh, a.amb, a.bound) != 0) {
-            pam_syslog(pamh, LOG_ERR, "applying the IAB failed: %m; not granted: %.*s", audit_len, a.audit);
+    case GOCAP_APPLY_IAB: {
+        struct iab_failure f;
+        if (apply_iab(a.inh, a.amb, a.bound, &f) != 0) {
+            log_iab_failure(pamh, "applying the IAB", &f, a.audit, a.audit_len);
             return PAM_IGNORE;
         }
         if (a.keepcaps)
@@ -627,6 +791,7 @@ static int act(pam_handle_t *pamh, char *text, size_t len)
         if (audit_len > 0)
             pam_syslog(pamh, LOG_INFO, "grant %.*s", audit_len, a.audit);
         return PAM_SUCCESS;
+    }
     case GOCAP_DEFER_IAB: {
         struct deferred_iab *d = malloc(sizeof *d + a.audit_len + 1);
         void *page = mmap(NULL, sizeof *d->applied, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -4,7 +4,8 @@
 //
 // The entry points are C (exports.c). The one Go function here, called by
 // them, turns the C request into a capconf.Request and the decision into
-// its text form. At load, init only tells start.c that the runtime has
+// its text form; users and groups come from internal/nss, as in the helper
+// and gocap. At load, init only tells start.c that the runtime has
 // started; no goroutine is started.
 package main
 
@@ -21,6 +22,7 @@ import (
 	"unsafe"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/nss"
 )
 
 // The C enums in decision.h must number things as capconf does: each of
@@ -55,7 +57,7 @@ func gocap_decide(entry, status C.int, user *C.char, argc C.int, argv **C.char) 
 		User:   C.GoString(user),
 		Argv:   goStrings(argc, argv),
 	}
-	return C.CString(capconf.Decide(req, moduleSystem{}).Encode())
+	return C.CString(capconf.Decide(req, nss.OS{}).Encode())
 }
 
 // init, the last of the library's to run, lets the constructor in start.c

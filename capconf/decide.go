@@ -80,8 +80,9 @@ type Answer struct {
 	KeepCaps bool // after ApplyIAB succeeds or DeferIAB, set PR_SET_KEEPCAPS
 	Logs     []LogLine
 	// Audit says what the Action grants, whom to and where from, as
-	// "user=NAME iab=TEXT from=FILE:LINE" (or "from=default="): the module
-	// logs it at LOG_INFO as "grant ..." once the action has taken effect.
+	// `user="NAME" iab=TEXT from="FILE:LINE"` (or "from=default="), with
+	// NAME and FILE quoted and cut as pam_gocap(8) says: the module logs
+	// it at LOG_INFO as "grant ..." once the action has taken effect.
 	// Empty with the quiet argument, and when nothing is granted.
 	Audit string
 	// Rule is the rule that named the user, nil if none did. It is for
@@ -190,7 +191,7 @@ func (d *decider) setcred(status UserStatus) {
 	}
 	d.answer.Result = Ignore
 	rule, err := d.findRule()
-	caps, where, from := "", "", "" // from: where the audit line says it came from
+	caps, where, from := "", "", "" // from: the rule's position for the audit line, "" for default=
 	switch {
 	case err != nil:
 		return // fail closed: findRule said why; nothing, not even default=
@@ -198,7 +199,7 @@ func (d *decider) setcred(status UserStatus) {
 		caps, where = rule.Caps.Text, rule.Pos()
 		from = where
 	case d.args.HasDefault:
-		caps, where, from = d.args.Default, "default="+d.args.Default, "default="
+		caps, where = d.args.Default, "default="+d.args.Default
 		d.debugf("no rule for user %q: using default=%s", d.user, caps)
 	default:
 		return
@@ -251,7 +252,7 @@ func (d *decider) setcred(status UserStatus) {
 // audit fills Answer.Audit for what setcred grants, unless quiet.
 func (d *decider) audit(iab, from string) {
 	if !d.args.Quiet {
-		d.answer.Audit = sprintf("user=%s iab=%s from=%s", d.user, iab, from)
+		d.answer.Audit = auditText(d.user, iab, from)
 	}
 }
 

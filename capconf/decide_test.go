@@ -331,13 +331,13 @@ func TestDecideAudit(t *testing.T) {
 		args       []string
 		want       string
 	}{
-		{"a rule", "alice", nil, "user=alice iab=cap_net_raw from=/etc/security/capability.conf:1"},
-		{"a group rule, canonical text", "bob", nil, "user=bob iab=!cap_setpcap,^cap_sys_nice from=/etc/security/capability.conf:2"},
-		{"none", "dave", nil, "user=dave iab=none from=/etc/security/capability.conf:4"},
+		{"a rule", "alice", nil, `user="alice" iab=cap_net_raw from="/etc/security/capability.conf:1"`},
+		{"a group rule, canonical text", "bob", nil, `user="bob" iab=!cap_setpcap,^cap_sys_nice from="/etc/security/capability.conf:2"`},
+		{"none", "dave", nil, `user="dave" iab=none from="/etc/security/capability.conf:4"`},
 		{"all grants nothing", "carol", nil, ""},
-		{"default=", "frank", []string{"default=cap_chown"}, "user=frank iab=cap_chown from=default="},
-		{"default=none", "frank", []string{"default=none"}, "user=frank iab=none from=default="},
-		{"deferred", "alice", []string{"defer"}, "user=alice iab=cap_net_raw from=/etc/security/capability.conf:1"},
+		{"default=", "frank", []string{"default=cap_chown"}, `user="frank" iab=cap_chown from=default=`},
+		{"default=none", "frank", []string{"default=none"}, `user="frank" iab=none from=default=`},
+		{"deferred", "alice", []string{"defer"}, `user="alice" iab=cap_net_raw from="/etc/security/capability.conf:1"`},
 		{"quiet", "alice", []string{"quiet"}, ""},
 		{"a rule that does not parse", "erin", nil, ""},
 		{"a refused file", "alice", []string{"config=/ww.conf", "default=cap_chown"}, ""},
@@ -409,6 +409,6 @@ func ExampleDecide() {
 	fmt.Print(a.Encode())
 	// Output:
 	// pam_gocap 2
-	// audit user=alice iab=cap_net_raw from=/etc/security/capability.conf:1
+	// audit user="alice" iab=cap_net_raw from="/etc/security/capability.conf:1"
 	// answer 0 2 2000 0 0 0
 }

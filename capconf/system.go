@@ -12,8 +12,8 @@ import (
 // OS is the part of the running machine's System that needs no NSS: the
 // rules files are checked and read with plain system calls (no poller,
 // nothing left behind in the host). Users and groups come from the C
-// library's NSS, through os/user (internal/nss) in the commands and
-// directly in the module; a System adds them to OS.
+// library's NSS, through internal/nss in the module, its helper and gocap
+// alike; a System adds them to OS.
 type OS struct {
 	// Owner is the uid that must own the drop-in directory and its files,
 	// and that gocap check expects to own the main file: 0, root, in the

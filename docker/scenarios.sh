@@ -331,13 +331,36 @@ if [ "$MODULE" = pam_gocap.so ]; then
 		ok "log: debug names the matching line" || bad "log: no debug line in /var/log/auth.log"
 	grep -qF 'pam_gocap(typo:setcred): /etc/security/typo.conf:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?)' /var/log/auth.log &&
 		ok "log: a typo is logged with file and line" || bad "log: no typo error in /var/log/auth.log"
-	grep -qF 'pam_gocap(sshd:setcred): grant user=alice iab=cap_net_raw from=/etc/security/capability.conf:2' /var/log/auth.log &&
+	grep -qF 'pam_gocap(sshd:setcred): grant user="alice" iab=cap_net_raw from="/etc/security/capability.conf:2"' /var/log/auth.log &&
 		ok "log: an sshd login's grant is on record" || bad "log: no grant line for alice's ssh login"
 	# "su -" is PAM service su-l, which includes su.
-	grep -qF 'pam_gocap(su-l:setcred): grant user=carol iab=none from=/etc/security/capability.conf:4' /var/log/auth.log &&
+	grep -qF 'pam_gocap(su-l:setcred): grant user="carol" iab=none from="/etc/security/capability.conf:4"' /var/log/auth.log &&
 		ok "log: su's grant of none is on record" || bad "log: no grant line for carol's su"
-	grep -qF 'pam_gocap(deferhost:setcred): grant user=bob iab=^cap_sys_nice from=/etc/security/ambient.conf:1 deferred' /var/log/auth.log &&
+	grep -qF 'pam_gocap(deferhost:setcred): grant user="bob" iab=^cap_sys_nice from="/etc/security/ambient.conf:1" deferred' /var/log/auth.log &&
 		ok "log: a deferred grant is on record" || bad "log: no deferred grant line for bob"
+
+	# 9. The audit line through su and rsyslog, for users whose names
+	# attack it (useradd refuses such names; NSS's files do not): one
+	# holding the line's own fields, and one of 9 KB that would push iab=
+	# past rsyslog's 8 KiB message.
+	evil='evil user=alice iab=cap_sys_admin from=/etc/security/capability.conf;9'
+	long=$(printf 'long%.0s' $(seq 2250))
+	cp /etc/passwd /tmp/passwd.orig
+	cp /etc/shadow /tmp/shadow.orig
+	printf '%s:x:2200:2100::/tmp:/bin/sh\n%s:x:2201:2100::/tmp:/bin/sh\n' "$evil" "$long" >>/etc/passwd
+	printf '%s:*:19000:0:99999:7:::\n%s:*:19000:0:99999:7:::\n' "$evil" "$long" >>/etc/shadow
+	sed -i "1s|.*|auth optional $MODULE config=/etc/security/star.conf|" /etc/pam.d/su
+	check "$short: su to a user named with the audit line's fields" \
+		"$(su "$evil" -c 'grep CapInh /proc/self/status' | inh)" 0000000000000001
+	check "$short: su to a user with a 9 KB name" "$(su "$long" -c 'grep CapInh /proc/self/status' | inh)" 0000000000000001
+	sed -i "1s|.*|auth optional $MODULE|" /etc/pam.d/su
+	cp /tmp/passwd.orig /etc/passwd
+	cp /tmp/shadow.orig /etc/shadow
+	sleep 1
+	grep -qF "pam_gocap(su:setcred): grant user=\"$evil\" iab=cap_chown from=\"/etc/security/star.conf:1\"" /var/log/auth.log &&
+		ok "log: the hostile name is quoted, one field" || bad "log: no quoted grant line for the hostile name"
+	grep -qF "pam_gocap(su:setcred): grant user=\"${long:0:256}\"... iab=cap_chown from=\"/etc/security/star.conf:1\"" /var/log/auth.log &&
+		ok "log: the 9 KB name is cut, and iab= and from= stay in rsyslog's message" || bad "log: no cut grant line for the 9 KB name"
 fi
 
 # 9. Who may write the rules: capability.conf.d and its files must be

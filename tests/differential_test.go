@@ -220,6 +220,9 @@ func TestDifferencesFromPamCap(t *testing.T) {
 	// cap_mknod, once out of the Bounding set, cannot be made Inheritable:
 	// the apply fails.
 	failing := e.conf("failing.conf", "cap_mknod alice\n")
+	// With SECBIT_NO_CAP_AMBIENT_RAISE set, ^cap_kill cannot be applied:
+	// libcap sets Inheritable before it fails.
+	half := e.conf("half.conf", "^cap_kill,!cap_chown alice\n")
 	type side struct {
 		setcred string
 		inh     uint64 // alice's Inheritable set after setcred
@@ -239,6 +242,8 @@ func TestDifferencesFromPamCap(t *testing.T) {
 		{"capability past the kernel's last", []string{"config=" + past}, side{"PERM_DENIED", 0, false}, side{"SUCCESS", capNetRaw, false}, nil, nil},
 		{"keepcaps when applying the IAB fails", []string{"config=" + failing, "keepcaps"}, side{"PERM_DENIED", 0, false}, side{"PERM_DENIED", 0, true},
 			[]string{"drop:27"}, nil},
+		{"an IAB that cannot be applied whole", []string{"config=" + half}, side{"PERM_DENIED", 0, false}, side{"PERM_DENIED", capKill, false},
+			[]string{"secbits:64"}, nil},
 		// No descriptor left: NSS cannot read /etc/passwd. (libpam's own
 		// audit socket fails too, hence PAM_SYSTEM_ERR from both.)
 		{"NSS failing (no descriptor left), with default=", []string{"config=" + crlf, "default=cap_chown"},
@@ -280,7 +285,7 @@ func TestLogsDifferFromPamCap(t *testing.T) {
 	for _, want := range []string{
 		`pam_gocap(logs-gocap:setcred): ` + conf + `:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "alice"`,
 		`pam_gocap(logs-gocap:setcred): ` + conf + `:1: applying IAB "cap_chown" for user "bob"`,
-		`pam_gocap(logs-gocap:setcred): grant user=bob iab=cap_chown from=` + conf + `:1`,
+		`pam_gocap(logs-gocap:setcred): grant user="bob" iab=cap_chown from="` + conf + `:1"`,
 	} {
 		if len(logsContaining(t, want)) == 0 {
 			t.Errorf("no log line %q", want)

@@ -114,11 +114,11 @@ func TestLogs(t *testing.T) {
 		{"unknown argument", `pam_gocap(logsvc:auth): unknown argument "frobnicate" ignored`},
 		{"typo, from the helper in a forked child", `pam_gocap(logsvc:setcred): ` + conf + `:2:1: unknown capability "cap_net_rw" (did you mean cap_net_raw?); nothing applied for user "bob"`},
 		{"world-writable file", `pam_gocap(logww:auth): ` + ww + `: world-writable: refused`},
-		{"audit line for a rule", `pam_gocap(logsvc:setcred): grant user=alice iab=cap_net_raw from=` + conf + `:1`},
-		{"audit line for default=", `pam_gocap(logdefault:setcred): grant user=dave iab=none from=default=`},
-		{"audit line for a deferred IAB, in the forked child at pam_end", `pam_gocap(logdefer:setcred): grant user=alice iab=cap_net_raw from=` + conf + `:1 deferred`},
+		{"audit line for a rule", `pam_gocap(logsvc:setcred): grant user="alice" iab=cap_net_raw from="` + conf + `:1"`},
+		{"audit line for default=", `pam_gocap(logdefault:setcred): grant user="dave" iab=none from=default=`},
+		{"audit line for a deferred IAB, in the forked child at pam_end", `pam_gocap(logdefer:setcred): grant user="alice" iab=cap_net_raw from="` + conf + `:1" deferred`},
 		{"a deferred IAB that no process applied", `pam_gocap(lognotapplied:setcred): deferred IAB never applied: the host ended PAM without ` +
-			`PAM_DATA_SILENT, and no process it forked applied it (sshd never does); nothing reached the session: user=alice iab=cap_net_raw from=` + conf + `:1`},
+			`PAM_DATA_SILENT, and no process it forked applied it (sshd never does); nothing reached the session: user="alice" iab=cap_net_raw from="` + conf + `:1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,13 +142,13 @@ func TestNoAuditLine(t *testing.T) {
 	e.pamhost("noaudit", "carol", "setcred:establish")
 	e.pamhost("noaudit", "frank", "setcred:establish")
 	e.pamhost("noaudit", "alice", "setcred:establish") // the one line expected
-	if got := logsContaining(t, "pam_gocap(noaudit:setcred): grant user=alice"); len(got) != 1 {
+	if got := logsContaining(t, `pam_gocap(noaudit:setcred): grant user="alice"`); len(got) != 1 {
 		t.Fatalf("audit lines for alice: %q, want one", got)
 	}
 	syslogMu.Lock()
 	defer syslogMu.Unlock()
 	for _, l := range syslog {
-		if strings.Contains(l, "noaudit-quiet") || (strings.Contains(l, "(noaudit:") && !strings.Contains(l, "user=alice")) {
+		if strings.Contains(l, "noaudit-quiet") || (strings.Contains(l, "(noaudit:") && !strings.Contains(l, `user="alice"`)) {
 			t.Errorf("unexpected line %q", l)
 		}
 	}
@@ -164,7 +164,7 @@ func TestDeferredAppliedInChildIsNotReported(t *testing.T) {
 	if got, _ := parseCaps(t, strings.TrimPrefix(findLine(t, lines, "child caps"), "child ")); got.Inh != capNetRaw {
 		t.Fatalf("the child's vectors: %q", lines)
 	}
-	if got := logsContaining(t, "pam_gocap(sulike:setcred): grant user=alice iab=cap_net_raw"); len(got) != 1 {
+	if got := logsContaining(t, `pam_gocap(sulike:setcred): grant user="alice" iab=cap_net_raw`); len(got) != 1 {
 		t.Fatalf("grant lines: %q, want one", got)
 	}
 	syslogMu.Lock()

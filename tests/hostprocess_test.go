@@ -385,3 +385,52 @@ func TestDescriptorsExhaustedFailsClosed(t *testing.T) {
 		t.Fatalf("with no descriptor left: %q", lines)
 	}
 }
+
+// The helper's deadline is hard. A helper that answers, closes its pipes
+// and then sleeps held setcred 25 s against the 10 s deadline; now it is
+// killed at the deadline, its answer is not used, and the host waits no
+// more than the deadline and the 1 s given to reap a killed helper, also
+// when it cannot be reaped. One that closes its pipes and exits within
+// the deadline is waited for.
+func TestHelperDeadlineIsHard(t *testing.T) {
+	e := newEnv(t)
+	conf := e.conf("c.conf", mainConf)
+	const answer = "print pam_gocap 2\nprint answer 0 2 2000 0 0 0\nclose\n"
+	tests := []struct {
+		name, script string
+		setcred      string
+		inh          uint64
+		min, max     time.Duration
+		log          string
+	}{
+		{"closes its pipes, then sleeps past the deadline", answer + "sleep 25\n", "PERM_DENIED", 0, 10 * time.Second,
+			10*time.Second + time.Second + 1500*time.Millisecond,
+			"helper " + fakeHelper() + " closed its pipes but was not gone within 10000 ms; killed; nothing granted"},
+		// A tracer that does not let go keeps the helper, exited, from its
+		// parent: the wait for it is bounded too.
+		{"exits, but a tracer keeps it from being reaped", answer + "traced 20\nexit 0\n", "PERM_DENIED", 0,
+			11 * time.Second, 10*time.Second + time.Second + 1500*time.Millisecond,
+			"helper " + fakeHelper() + " closed its pipes but was not gone within 10000 ms; killed, but not gone 1000 ms later: " +
+				"left for init to reap; nothing granted"},
+		{"closes its pipes, then exits within the deadline", answer + "sleep 2\nexit 0\n", "SUCCESS", capNetRaw,
+			2 * time.Second, 9 * time.Second, ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.fakeScript(tt.script)
+			svc := fmt.Sprintf("deadline%d", i)
+			e.service(svc, fakeModule(), "config="+conf)
+			start := time.Now()
+			lines, _ := e.pamhostRun(hostRun{limit: time.Minute}, svc, "alice", "fork:1")
+			elapsed := time.Since(start)
+			checkChildren(t, lines, 1, tt.setcred, threadCaps{tt.inh, 0, baseline.Bnd}, false)
+			if elapsed < tt.min || elapsed > tt.max {
+				t.Fatalf("the host waited %v, want %v to %v", elapsed.Round(time.Millisecond), tt.min, tt.max)
+			}
+			if want := fmt.Sprintf("pam_gocap(%s:setcred): %s", svc, tt.log); tt.log != "" && len(logsContaining(t, want)) == 0 {
+				t.Fatalf("no log line %q", want)
+			}
+			t.Logf("the host waited %v", elapsed.Round(time.Millisecond))
+		})
+	}
+}

@@ -3,8 +3,9 @@
 // Debian's pam_cap.so. It needs root and the test build that
 // `make test-module` makes; it changes nothing on the machine: the test
 // binary runs itself again in a private mount namespace where /etc/passwd
-// and /etc/group carry the test users and /dev is a fresh tmpfs whose
-// /dev/log is read by the tests.
+// and /etc/group carry the test users, NSS asks a failing service
+// (tests/c/nssfail.c) after them, and /dev is a fresh tmpfs whose /dev/log
+// is read by the tests.
 package tests
 
 import (
@@ -44,6 +45,14 @@ const (
 	longGroup = "g2345678901234567890123456789012"
 )
 
+// Users whose names attack the audit line (tests/audit_test.go): NSS
+// files allow any byte in a name but a colon and a newline.
+var hostileUsers = []string{
+	"evil user=alice iab=cap_sys_admin from=/etc/security/capability.conf;9", // no colon in a passwd name
+	"q\"uote\\ c1\u0085 ls\u2028 ps\u2029 bidi\u202e ctl\x01\x1b nonutf8\xff",
+	strings.Repeat("long", 9000/4) + " iab=cap_sys_admin",
+}
+
 var testGroups = map[string]int{"alice": 2001, "bob": 2002, "dave": 2004, "erin": 2005, "netops": 2100, "admins": 2101,
 	"t0": 2010, "t1": 2011, "t2": 2012, "t3": 2013, "t4": 2014, "t5": 2015, "t6": 2016, "t7": 2017, longGroup: 2020}
 
@@ -60,6 +69,8 @@ func count(ci, full int) int {
 const nsScript = `set -e
 mount --bind "$PAM_GOCAP_ETC/passwd" /etc/passwd
 mount --bind "$PAM_GOCAP_ETC/group" /etc/group
+mount --bind "$PAM_GOCAP_ETC/nsswitch.conf" /etc/nsswitch.conf
+mount --bind "$PAM_GOCAP_BUILD/libnss_nssfail.so.2" "$PAM_GOCAP_NSS_SLOT"
 mount -t tmpfs -o mode=755 tmpfs /dev
 mknod -m 666 /dev/null c 1 3
 mknod -m 666 /dev/zero c 1 5
@@ -110,16 +121,25 @@ func reexecInNamespace() int {
 			members[g] = append(members[g], u.name)
 		}
 	}
+	for i, name := range hostileUsers {
+		passwd = fmt.Appendf(passwd, "%s:x:%d:%d::/nonexistent:/bin/sh\n", name, 2200+i, testGroups["erin"])
+	}
 	for name, gid := range testGroups {
 		group = fmt.Appendf(group, "%s:x:%d:%s\n", name, gid, strings.Join(members[name], ","))
 	}
 	group = append(group, extraGroups()...)
 	os.WriteFile(filepath.Join(etc, "passwd"), passwd, 0o644)
 	os.WriteFile(filepath.Join(etc, "group"), group, 0o644)
+	slot, nsswitch, err := nssFailSetup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
+		return 2
+	}
+	os.WriteFile(filepath.Join(etc, "nsswitch.conf"), nsswitch, 0o644)
 	args := append([]string{"--mount", "--propagation", "private", "/bin/sh", "-c", nsScript, "sh"}, os.Args...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), "PAM_GOCAP_ETC="+etc)
+	cmd.Env = append(os.Environ(), "PAM_GOCAP_ETC="+etc, "PAM_GOCAP_NSS_SLOT="+slot)
 	if err := cmd.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			return ee.ExitCode()
@@ -128,6 +148,37 @@ func reexecInNamespace() int {
 		return 2
 	}
 	return 0
+}
+
+// nssFailSetup finds where glibc loads its hesiod NSS service from, which
+// the namespace replaces with tests/c/nssfail.c, and gives this machine's
+// nsswitch.conf with that service last on the passwd line.
+func nssFailSetup() (slot string, nsswitch []byte, err error) {
+	for _, p := range []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+		"/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"} {
+		if real, err := filepath.EvalSymlinks(filepath.Join(p, "libnss_hesiod.so.2")); err == nil {
+			slot = real
+			break
+		}
+	}
+	if slot == "" {
+		return "", nil, fmt.Errorf("libnss_hesiod.so.2 not found: the NSS tests mount their failing service in its place")
+	}
+	conf, err := os.ReadFile("/etc/nsswitch.conf")
+	if err != nil {
+		return "", nil, err
+	}
+	lines := strings.Split(string(conf), "\n")
+	found := false
+	for i, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "passwd:" {
+			lines[i], found = l+" hesiod", true
+		}
+	}
+	if !found {
+		return "", nil, fmt.Errorf("/etc/nsswitch.conf has no passwd line")
+	}
+	return slot, []byte(strings.Join(lines, "\n")), nil
 }
 
 // extraGroups puts erin in many groups, for the hostile-input tests.

@@ -350,7 +350,7 @@ func TestDropInsThroughTheModule(t *testing.T) {
 		})
 	}
 	for _, want := range []string{
-		"pam_gocap(dropin1:setcred): grant user=bob iab=cap_net_raw from=" + d + "/10-net.conf:1",
+		`pam_gocap(dropin1:setcred): grant user="bob" iab=cap_net_raw from="` + d + `/10-net.conf:1"`,
 		"pam_gocap(dropin6:setcred): " + refusedMain + ".d/50-ww.conf: world-writable (mode 0666): " + dropInRule + "; nothing granted, not even default=",
 	} {
 		if len(logsContaining(t, want)) == 0 {

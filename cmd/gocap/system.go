@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,11 +43,11 @@ type fileCaps struct {
 type osSystem struct{ nss.OS }
 
 func (osSystem) UserID(name string) (string, string, error) {
-	u, err := user.Lookup(name)
+	u, err := nss.LookupUser(name)
 	if err != nil {
 		return "", "", err
 	}
-	return u.Uid, u.Gid, nil
+	return strconv.FormatUint(uint64(u.UID), 10), strconv.FormatUint(uint64(u.GID), 10), nil
 }
 
 func (osSystem) Bounding() uint64 {

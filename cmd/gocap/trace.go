@@ -8,10 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"pam_gocap/captrace"
 	"pam_gocap/captrace/report"
 	"pam_gocap/internal/launch"
+	"pam_gocap/internal/nss"
 	"pam_gocap/internal/quote"
 )
 
@@ -221,25 +220,23 @@ func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch.Spec,
 	if o.user == "" {
 		return spec, nil, 0
 	}
-	u, err := user.Lookup(o.user)
+	u, err := nss.LookupUser(o.user)
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %s\n", quote.Terminal(err.Error()))
-		if errors.As(err, new(user.UnknownUserError)) {
+		if errors.As(err, new(capconf.UnknownUserError)) {
 			return nil, nil, 2 // a usage error, as for runuser
 		}
 		return nil, nil, exitTraceFailed
 	}
 	spec.AsUser = true
-	spec.UID, _ = strconv.Atoi(u.Uid)
-	spec.GID, _ = strconv.Atoi(u.Gid)
-	gids, err := u.GroupIds()
+	spec.UID, spec.GID = int(u.UID), int(u.GID)
+	gids, err := nss.GroupIDs(o.user, u.GID)
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: groups of %s: %v\n", quote.Terminal(o.user), err)
 		return nil, nil, exitTraceFailed
 	}
 	for _, g := range gids {
-		n, _ := strconv.Atoi(g)
-		spec.Groups = append(spec.Groups, n)
+		spec.Groups = append(spec.Groups, int(g))
 	}
 	ex, err := explain(o.user, moduleArgv(o.args, o.config), "", sys)
 	if err == nil {
@@ -253,8 +250,8 @@ func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch.Spec,
 	if ex.Action == "apply" || spec.Inh != 0 {
 		spec.BoundDrop = namesToBits(ex.BoundingDrop)
 	}
-	acct := launch.Account{Name: o.user, Home: u.HomeDir, Shell: launch.LoginShell(o.user)}
-	spec.Env, spec.Dir = launch.LoginEnv(acct, os.Environ(), o.keepEnv), u.HomeDir
+	acct := launch.Account{Name: o.user, Home: u.Home, Shell: u.Shell}
+	spec.Env, spec.Dir = launch.LoginEnv(acct, os.Environ(), o.keepEnv), u.Home
 	if spec.Dir == "" {
 		spec.Dir = "/"
 	}

@@ -9,6 +9,11 @@
  *                 /proc/self/status
  *   stderr TEXT   write TEXT and a newline to standard error
  *   sleep N       sleep N seconds
+ *   print TEXT    write TEXT and a newline to standard output
+ *   close         close standard output and standard error (the pipes)
+ *   traced N      start a process that attaches to this one with ptrace
+ *                 and holds it N seconds without waiting for it: once this
+ *                 one exits, its parent cannot reap it until then
  *   kill N        send itself signal N
  *   exit N        exit with status N
  *   answer        copy the rest of the script, byte for byte, to standard
@@ -17,6 +22,8 @@
  *                 helper after a report)
  */
 #include <dirent.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +50,28 @@ static void note_inherited(void)
     }
     if (d)
         closedir(d);
+}
+
+/* traced starts the tracer and returns once it has attached. */
+static void traced(int seconds)
+{
+    int ready[2];
+    pid_t self = getpid();
+    char c;
+    if (pipe(ready) != 0)
+        exit(94);
+    if (fork() == 0) {
+        close(ready[0]);
+        if (ptrace(PTRACE_SEIZE, self, NULL, NULL) != 0)
+            _exit(95);
+        close(ready[1]);
+        sleep((unsigned)seconds);
+        _exit(0);
+    }
+    close(ready[1]);
+    if (read(ready[0], &c, 1) != 0)
+        exit(96);
+    close(ready[0]);
 }
 
 static void report(const char *path)
@@ -76,6 +105,12 @@ int main(int argc, char **argv)
             report(arg);
         else if (!strncmp(line, "stderr ", 7))
             fprintf(stderr, "%s\n", arg);
+        else if (!strncmp(line, "print ", 6))
+            printf("%s\n", arg), fflush(stdout);
+        else if (!strncmp(line, "traced ", 7))
+            traced(atoi(arg));
+        else if (!strcmp(line, "close"))
+            fclose(stdout), fclose(stderr);
         else if (!strncmp(line, "sleep ", 6))
             sleep((unsigned)atoi(arg));
         else if (!strncmp(line, "kill ", 5))

@@ -14,7 +14,7 @@
  *                   |fail (PAM_AUTH_ERR|SILENT)
  *   fork:N          N times in a row: authenticate here, then fork a child
  *                   that runs setcred:establish, end:silent and caps, and
- *                   wait for it at most 10 s (prints "child I timeout")
+ *                   wait for it at most 30 s (prints "child I timeout")
  *   threads:U1,U2,..:ROUNDS  one thread per user, each running ROUNDS whole
  *                   transactions (auth, setcred, caps, end) at once
  *   soak:N:S1,S2,..:U1,U2,..  N whole transactions in a row, rotating
@@ -47,6 +47,11 @@
  *   altstack        give this thread an alternate signal stack of its own
  *   fill, unfill    open /dev/null until no descriptor is left; close them
  *   drop:N          drop capability N from this thread's Bounding set
+ *   secbits:N       set this thread's securebits to N (PR_SET_SECUREBITS)
+ *   refuse-prctl:OPTION:ARG2[:ARG3]  make the kernel refuse
+ *                   prctl(OPTION, ARG2[, ARG3]) in this thread, with EPERM
+ *                   (a seccomp filter), and nothing else: a failure past
+ *                   what a module can check first
  *   full            give this thread the full, mixed starting state:
  *                   Inheritable cap_chown,cap_kill,cap_net_raw,cap_sys_nice,
  *                   Ambient cap_kill,cap_sys_nice, cap_mknod dropped from
@@ -75,6 +80,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,10 +239,11 @@ static void cases(const char *path)
     fclose(f);
 }
 
-/* wait_child waits for pid at most 10 s; returns 0, or -1 on timeout. */
+/* wait_child waits for pid at most 30 s, well past the helper's deadline;
+ * returns 0, or -1 on timeout. */
 static int wait_child(pid_t pid)
 {
-    for (int i = 0; i < 10000; i++) {
+    for (int i = 0; i < 30000; i++) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return 0;
@@ -392,6 +401,31 @@ static void bench(int n)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / n;
     printf("bench %d us_per_transaction=%.1f\n", n, us);
+}
+
+/* refuse_prctl installs, on this thread (and what it starts), a seccomp
+ * filter that fails prctl(option, arg2) (and arg3, if not -1) with EPERM
+ * and lets everything else through. Only the arguments' low 32 bits are
+ * compared (little-endian layout). */
+static void refuse_prctl(long option, long arg2, long arg3)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 0, 6),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)option, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)arg2, arg3 < 0 ? 3 : 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)arg3, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) {
+        perror("pamhost: refuse-prctl");
+        exit(2);
+    }
 }
 
 static void on_signal(int sig) { (void)sig; }
@@ -572,6 +606,22 @@ int main(int argc, char **argv)
                 perror("pamhost: drop");
                 return 2;
             }
+            continue;
+        }
+        if (!strncmp(op, "secbits:", 8)) {
+            if (prctl(PR_SET_SECUREBITS, strtoul(arg, NULL, 0), 0, 0, 0) != 0) {
+                perror("pamhost: secbits");
+                return 2;
+            }
+            continue;
+        }
+        if (!strncmp(op, "refuse-prctl:", 13)) {
+            long o = -1, a2 = -1, a3 = -1;
+            if (sscanf(arg, "%ld:%ld:%ld", &o, &a2, &a3) < 2) {
+                fprintf(stderr, "pamhost: bad %s\n", op);
+                return 2;
+            }
+            refuse_prctl(o, a2, a3);
             continue;
         }
         if (!strcmp(op, "full")) {

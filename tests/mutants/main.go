@@ -25,13 +25,17 @@ type mutant struct {
 
 var mutants = []mutant{
 	{"Inheritable OR-ed with the old set instead of replaced", "exports.c",
-		"    set_inheritable(now, inh);\n", "    set_inheritable(now, inh | inheritable(now));\n"},
+		"    set_inheritable(work, inh);\n", "    set_inheritable(work, inh | inheritable(before));\n"},
 	{"none a no-op", "exports.c",
 		"    set_inheritable(d, 0);\n    return thread_caps(d, 1);\n", "    (void)d;\n    return 0;\n"},
 	{"Ambient never cleared", "exports.c",
-		"int ret = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);", "int ret = 0;"},
+		"    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {", "    if (0) {"},
 	{"Bounding drop skipped", "exports.c",
-		"ret = prctl(PR_CAPBSET_DROP, c, 0, 0, 0);", "ret = 0;"},
+		"if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {", "if (0) {"},
+	{"an IAB half applied: nothing put back after a failure", "exports.c",
+		"f->restored = restore_caps(before, ambient_changed, old_amb, bits);", "f->restored = 1;"},
+	{"an IAB half applied: SECBIT_NO_CAP_AMBIENT_RAISE not checked first", "exports.c",
+		"else if (amb != 0 && secbits > 0 && (secbits & SECBIT_NO_CAP_AMBIENT_RAISE))", "else if (0)"},
 	{"the last matching rule instead of the first", "capconf/conf.go",
 		"\t\t\tif string(tok) == \"*\" || string(tok) == user {\n\t\t\t\treturn rd.rule(), nil\n\t\t\t}",
 		"\t\t\tif string(tok) == \"*\" || string(tok) == user {\n\t\t\t\tlast = rd.rule()\n\t\t\t\tbreak\n\t\t\t}"},
@@ -72,7 +76,7 @@ var companions = map[string][][2]string{
 // The module tests that should catch these, quick ones first.
 const moduleTests = "TestModuleArgumentsAndReturnCodes|TestModuleConfigFileChecks|TestDifferencesFromPamCap|" +
 	"TestHostAfterLoad|TestHelperStartsClean|TestAnswerParserIsStrict|TestCloneChildren|" +
-	"TestLogs|TestExplainAgreesWithModule|TestSameAsPamCap|TestLongRunningHost|" +
+	"TestLogs|TestExplainAgreesWithModule|TestSameAsPamCap|TestLongRunningHost|TestIABAllOrNothing|" +
 	"TestDropInOwnership|TestDropInNotOpenedUnlessRegular|TestRefusedConfigGrantsUnknownUserNothing|TestManyDropInsFewDescriptors"
 
 func main() {
