@@ -220,11 +220,16 @@ func prepareLaunch(o *traceOptions, stderr io.Writer, sys system) (*launch.Spec,
 	if o.user == "" {
 		return spec, nil, 0
 	}
+	// A user NSS does not know is a usage error, as for runuser.
+	if _, err := sys.LookupUser(o.user); errors.As(err, new(capconf.UnknownUserError)) {
+		fmt.Fprintf(stderr, "gocap trace: %s\n", quote.Terminal(err.Error()))
+		return nil, nil, 2
+	}
 	u, err := nss.LookupUser(o.user)
 	if err != nil {
 		fmt.Fprintf(stderr, "gocap trace: %s\n", quote.Terminal(err.Error()))
 		if errors.As(err, new(capconf.UnknownUserError)) {
-			return nil, nil, 2 // a usage error, as for runuser
+			return nil, nil, 2
 		}
 		return nil, nil, exitTraceFailed
 	}
