@@ -340,3 +340,23 @@ func ExampleBuild() {
 	// cap_net_raw dave
 	// setcap cap_net_raw=ie /usr/bin/ping
 }
+
+// ParseFileCaps takes any bytes an attribute can hold: it never panics,
+// and what it accepts prints as setcap text that names only capabilities.
+func FuzzParseFileCaps(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fc, err := ParseFileCaps(data)
+		if err != nil {
+			return
+		}
+		for _, clause := range strings.Fields(fc.String()) {
+			names, flags, ok := strings.Cut(clause, "=")
+			if !ok || strings.Trim(flags, "eip") != "" || names == "" {
+				t.Fatalf("%x: clause %q", data, clause)
+			}
+		}
+	})
+}
