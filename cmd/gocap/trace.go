@@ -346,14 +346,18 @@ func (r traceText) writeText(w io.Writer) {
 		return
 	}
 	conf := quote.Terminal(s.ConfFile)
-	fmt.Fprintf(w, "to give them to %s alone, as a login does with pam_gocap:\n", user)
-	if s.Already != "" {
-		fmt.Fprintf(w, "  %s already gives %s all of them\n", quote.Terminal(s.Already), user)
-	} else if s.Before != "" {
-		fmt.Fprintf(w, "  %s, before line %s (the rule that names %s now): %s\n",
-			conf, s.Before[strings.LastIndex(s.Before, ":")+1:], user, quote.Terminal(s.ConfLine))
-	} else {
-		fmt.Fprintf(w, "  %s: %s\n", conf, quote.Terminal(s.ConfLine))
+	// The Inheritable line serves only with a setcap: where every program
+	// is one to put none on, the Ambient rule below stands alone.
+	if s.Ambient == nil || slices.ContainsFunc(s.Setcap, func(c report.Setcaps) bool { return c.ForUser != "" }) {
+		fmt.Fprintf(w, "to give them to %s alone, as a login does with pam_gocap:\n", user)
+		if s.Already != "" {
+			fmt.Fprintf(w, "  %s already gives %s all of them\n", quote.Terminal(s.Already), user)
+		} else if s.Before != "" {
+			fmt.Fprintf(w, "  %s, before line %s (the rule that names %s now): %s\n",
+				conf, s.Before[strings.LastIndex(s.Before, ":")+1:], user, quote.Terminal(s.ConfLine))
+		} else {
+			fmt.Fprintf(w, "  %s: %s\n", conf, quote.Terminal(s.ConfLine))
+		}
 	}
 	for _, c := range s.Setcap {
 		if c.ForUser != "" {
