@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,17 +29,22 @@ import (
 // task a followed one starts; an exit event removes a task, so that a
 // reused pid is not followed.
 type bpfTracer struct {
-	fs      *tracefs
-	tracked *ebpf.Map // kernel tid -> 1
-	state   *ebpf.Map // [0]: seed pid in our namespace (0: not armed), [1]: seeded
-	ring    *ebpf.Map
-	stacks  *ebpf.Map
-	progs   []*ebpf.Program
-	perf    []int
-	rd      *ringbuf.Reader
-	done    sync.WaitGroup
-	records [][]byte
-	err     error
+	fs        *tracefs
+	tracked   *ebpf.Map // kernel tid -> 1
+	state     *ebpf.Map // [0]: seed pid in our namespace (0: not armed), [1]: seeded
+	ring      *ebpf.Map
+	stacks    *ebpf.Map
+	lost      *ebpf.Map // [0]: records the ring buffer had no room for
+	calib     *ebpf.Map // [0]: the tid (our namespace) whose cap_sys_admin check to catch, [1]: its stack id
+	syms      kallsyms
+	noAudit   []uint64 // the memory accounting check's innermost frames, where syms is empty
+	progs     []*ebpf.Program
+	perf      []int
+	rd        *ringbuf.Reader
+	done      sync.WaitGroup
+	records   [][]byte
+	lostCount int
+	err       error
 }
 
 // The record every program sends, in the ring buffer:
@@ -68,7 +74,9 @@ func openBPF(fs *tracefs) (t *bpfTracer, err error) {
 	t.tracked = newMap(&ebpf.MapSpec{Name: "gocap_tracked", Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 16384})
 	t.state = newMap(&ebpf.MapSpec{Name: "gocap_state", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	t.ring = newMap(&ebpf.MapSpec{Name: "gocap_events", Type: ebpf.RingBuf, MaxEntries: 8 << 20})
+	t.lost = newMap(&ebpf.MapSpec{Name: "gocap_lost", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	t.stacks = newMap(&ebpf.MapSpec{Name: "gocap_stacks", Type: ebpf.StackTrace, KeySize: 4, ValueSize: 8 * stackDepth, MaxEntries: 4096})
+	t.calib = newMap(&ebpf.MapSpec{Name: "gocap_calib", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	if err != nil {
 		return nil, bpfError(err)
 	}
@@ -105,6 +113,7 @@ func openBPF(fs *tracefs) (t *bpfTracer, err error) {
 		{forkEvent, append(t.seedOrFollowed(nsDev, ns.Ino), t.forkRecord(forkOff["child_pid"])...)},
 		{execEvent, append(t.seedOrFollowed(nsDev, ns.Ino), t.execRecord(execOff["filename"])...)},
 		{exitEvent, t.forget()},
+		{capEvent, t.calibration(nsDev, ns.Ino, capOff["cap"])},
 	}
 	for _, p := range programs {
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
@@ -123,6 +132,11 @@ func openBPF(fs *tracefs) (t *bpfTracer, err error) {
 	}
 	if t.rd, err = ringbuf.NewReader(t.ring); err != nil {
 		return nil, err
+	}
+	// Without the kernel's addresses a stack is numbers: learn which
+	// numbers are the memory accounting's noaudit check by making it.
+	if t.syms = loadKallsyms(); len(t.syms) == 0 {
+		t.noAudit = t.calibrate()
 	}
 	t.done.Add(1)
 	go t.read()
@@ -238,7 +252,9 @@ func record(base int16, kind int32) asm.Instructions {
 	}
 }
 
-// send puts size bytes at fp-base into the ring buffer and ends.
+// send puts size bytes at fp-base into the ring buffer and ends; when the
+// buffer has no room, it counts the record as lost. fp-24 is free in every
+// program (records end there).
 func (t *bpfTracer) send(base int16, size int32) asm.Instructions {
 	return asm.Instructions{
 		asm.LoadMapPtr(asm.R1, t.ring.FD()),
@@ -247,7 +263,16 @@ func (t *bpfTracer) send(base int16, size int32) asm.Instructions {
 		asm.Mov.Imm(asm.R3, size),
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnRingbufOutput.Call(),
-		asm.Mov.Imm(asm.R0, 0),
+		asm.JEq.Imm(asm.R0, 0, "sent"),
+		asm.StoreImm(asm.RFP, -24, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.lost.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -24),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "sent"),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("sent"),
 		asm.Return(),
 	}
 }
@@ -352,7 +377,11 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	syms := loadKallsyms()
+	var lost uint64
+	if err := t.lost.Lookup(uint32(0), &lost); err != nil {
+		return nil, fmt.Errorf("reading the count of lost records: %w", err)
+	}
+	t.lostCount = int(lost)
 	var events []Event
 	for _, r := range t.records {
 		if len(r) < recSize {
@@ -364,7 +393,7 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 		case Check:
 			ev.Cap, ev.Granted = int(int32(u32(recArg))), u32(recRet) == 0
 			if id := int32(u32(recStack)); !ev.Granted && id >= 0 {
-				ev.Stack = t.stack(uint32(id), syms)
+				ev.Stack = t.stack(uint32(id))
 			}
 		case Fork:
 			ev.Child = int(u32(recArg))
@@ -378,20 +407,121 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 	return events, nil
 }
 
-func (t *bpfTracer) stack(id uint32, syms kallsyms) []string {
-	ips := make([]byte, 8*stackDepth)
-	if err := t.stacks.Lookup(id, ips); err != nil || len(syms) == 0 {
+func (t *bpfTracer) Lost() int { return t.lostCount }
+
+// stack names the functions of a stack, or without the kernel's
+// addresses, says whether it is the memory accounting check's; nil when
+// unknown.
+func (t *bpfTracer) stack(id uint32) []string {
+	ips := t.rawStack(id)
+	if ips == nil {
 		return nil
 	}
-	var out []string
+	return resolveStack(ips, t.syms, t.noAudit)
+}
+
+// rawStack is the addresses of a stack, innermost first; nil if the
+// stack map has none by that id.
+func (t *bpfTracer) rawStack(id uint32) []uint64 {
+	buf := make([]byte, 8*stackDepth)
+	if err := t.stacks.Lookup(id, buf); err != nil {
+		return nil
+	}
+	var ips []uint64
 	for i := 0; i < stackDepth; i++ {
-		ip := binary.NativeEndian.Uint64(ips[8*i:])
+		ip := binary.NativeEndian.Uint64(buf[8*i:])
 		if ip == 0 {
 			break
 		}
-		out = append(out, syms.name(ip))
+		ips = append(ips, ip)
 	}
-	return out
+	return ips
+}
+
+// calibration is the program that catches the stack of one cap_sys_admin
+// check of the thread whose tid (in our pid namespace) calib[0] holds,
+// into calib[1].
+func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructions {
+	return asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.calib.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
+		asm.JEq.Imm(asm.R8, 0, "out"),
+		asm.LoadMem(asm.R1, asm.R6, capOff, asm.Word),
+		asm.JNE.Imm(asm.R1, capSysAdmin, "out"),
+		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
+		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
+		asm.Mov.Reg(asm.R3, asm.RFP),
+		asm.Add.Imm(asm.R3, -16),
+		asm.Mov.Imm(asm.R4, 8),
+		asm.FnGetNsCurrentPidTgid.Call(),
+		asm.JNE.Imm(asm.R0, 0, "out"),
+		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word),
+		asm.JNE.Reg(asm.R1, asm.R8, "out"),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.LoadMapPtr(asm.R2, t.stacks.FD()),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnGetStackid.Call(),
+		asm.StoreMem(asm.R7, 4, asm.R0, asm.Word),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+	}
+}
+
+const capSysAdmin = 21
+
+// calibrate makes the memory accounting's noaudit check twice, from two
+// callers (a writable mapping, and a mapping made writable), and returns
+// the frames their stacks share: the ones up to the accounting function.
+// Any check whose stack starts with them was that check. It returns nil
+// when it cannot tell.
+func (t *bpfTracer) calibrate() []uint64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	// Raw calls: nothing of the Go runtime may run on this thread between
+	// the arming and the call (a new heap span would be a check too).
+	mmapPage := func(prot uintptr) uintptr {
+		p, _, errno := unix.RawSyscall6(unix.SYS_MMAP, 0, 4096, prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
+		if errno != 0 {
+			return 0
+		}
+		return p
+	}
+	var stacks [2][]uint64
+	for i := range stacks {
+		var arm [8]byte
+		binary.NativeEndian.PutUint32(arm[:], uint32(tid))
+		binary.NativeEndian.PutUint32(arm[4:], ^uint32(0))
+		if t.calib.Put(uint32(0), arm[:]) != nil {
+			return nil
+		}
+		var p uintptr
+		if i == 0 {
+			p = mmapPage(unix.PROT_READ | unix.PROT_WRITE)
+		} else if p = mmapPage(unix.PROT_READ); p != 0 {
+			unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
+		}
+		var got [8]byte
+		err := t.calib.Lookup(uint32(0), got[:])
+		if p != 0 {
+			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+		}
+		if err != nil {
+			return nil
+		}
+		if id := int32(binary.NativeEndian.Uint32(got[4:])); id >= 0 {
+			stacks[i] = t.rawStack(uint32(id))
+		}
+	}
+	t.calib.Put(uint32(0), make([]byte, 8))
+	return sharedFrames(stacks[0], stacks[1])
 }
 
 func (t *bpfTracer) detach() {
@@ -412,12 +542,12 @@ func (t *bpfTracer) Close() {
 		p.Close()
 	}
 	t.progs = nil
-	for _, m := range []*ebpf.Map{t.tracked, t.state, t.ring, t.stacks} {
+	for _, m := range []*ebpf.Map{t.tracked, t.state, t.ring, t.stacks, t.lost, t.calib} {
 		if m != nil {
 			m.Close()
 		}
 	}
-	t.tracked, t.state, t.ring, t.stacks = nil, nil, nil, nil
+	t.tracked, t.state, t.ring, t.stacks, t.lost, t.calib = nil, nil, nil, nil, nil, nil
 	t.fs.close()
 }
 
