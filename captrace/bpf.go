@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -35,9 +36,9 @@ type bpfTracer struct {
 	ring      *ebpf.Map
 	stacks    *ebpf.Map
 	lost      *ebpf.Map // [0]: records the ring buffer had no room for
-	calib     *ebpf.Map // [0]: the tid (our namespace) whose cap_sys_admin check to catch, [1]: its stack id
+	calib     *ebpf.Map // [0]: the tid (our namespace) whose check to catch, [1]: its stack id, [2]: of which capability
 	syms      kallsyms
-	noAudit   []uint64 // the memory accounting check's innermost frames, where syms is empty
+	known     []knownStack // where syms is empty
 	progs     []*ebpf.Program
 	perf      []int
 	rd        *ringbuf.Reader
@@ -76,7 +77,7 @@ func openBPF(fs *tracefs) (t *bpfTracer, err error) {
 	t.ring = newMap(&ebpf.MapSpec{Name: "gocap_events", Type: ebpf.RingBuf, MaxEntries: 8 << 20})
 	t.lost = newMap(&ebpf.MapSpec{Name: "gocap_lost", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	t.stacks = newMap(&ebpf.MapSpec{Name: "gocap_stacks", Type: ebpf.StackTrace, KeySize: 4, ValueSize: 8 * stackDepth, MaxEntries: 4096})
-	t.calib = newMap(&ebpf.MapSpec{Name: "gocap_calib", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+	t.calib = newMap(&ebpf.MapSpec{Name: "gocap_calib", Type: ebpf.Array, KeySize: 4, ValueSize: 12, MaxEntries: 1})
 	if err != nil {
 		return nil, bpfError(err)
 	}
@@ -134,9 +135,9 @@ func openBPF(fs *tracefs) (t *bpfTracer, err error) {
 		return nil, err
 	}
 	// Without the kernel's addresses a stack is numbers: learn which
-	// numbers are the memory accounting's noaudit check by making it.
+	// numbers are the checks a program goes on without, by making them.
 	if t.syms = loadKallsyms(); len(t.syms) == 0 {
-		t.noAudit = t.calibrate()
+		t.known = t.calibrate()
 	}
 	t.done.Add(1)
 	go t.read()
@@ -417,7 +418,7 @@ func (t *bpfTracer) stack(id uint32) []string {
 	if ips == nil {
 		return nil
 	}
-	return resolveStack(ips, t.syms, t.noAudit)
+	return resolveStack(ips, t.syms, t.known)
 }
 
 // rawStack is the addresses of a stack, innermost first; nil if the
@@ -438,9 +439,9 @@ func (t *bpfTracer) rawStack(id uint32) []uint64 {
 	return ips
 }
 
-// calibration is the program that catches the stack of one cap_sys_admin
-// check of the thread whose tid (in our pid namespace) calib[0] holds,
-// into calib[1].
+// calibration is the program that catches the stack of one check of the
+// capability calib[2] by the thread whose tid (in our pid namespace)
+// calib[0] holds, into calib[1].
 func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructions {
 	return asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
@@ -454,7 +455,8 @@ func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructi
 		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
 		asm.JEq.Imm(asm.R8, 0, "out"),
 		asm.LoadMem(asm.R1, asm.R6, capOff, asm.Word),
-		asm.JNE.Imm(asm.R1, capSysAdmin, "out"),
+		asm.LoadMem(asm.R2, asm.R7, 8, asm.Word),
+		asm.JNE.Reg(asm.R1, asm.R2, "out"),
 		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
 		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
 		asm.Mov.Reg(asm.R3, asm.RFP),
@@ -474,14 +476,20 @@ func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructi
 	}
 }
 
-const capSysAdmin = 21
+// The capabilities the calibration's checks are of.
+const (
+	capSetgid   = 6
+	capSetuid   = 7
+	capSetpcap  = 8
+	capSysAdmin = 21
+)
 
-// calibrate makes the memory accounting's noaudit check twice, from two
-// callers (a writable mapping, and a mapping made writable), and returns
-// the frames their stacks share: the ones up to the accounting function.
-// Any check whose stack starts with them was that check. It returns nil
-// when it cannot tell.
-func (t *bpfTracer) calibrate() []uint64 {
+// calibrate makes, on one thread, the checks that programs are denied
+// without needing the capability, and returns their stacks: the memory
+// accounting's (from two callers, a writable mapping and a mapping made
+// writable, keeping the frames they share), capset's and setuid's and
+// setgid's to one's own ids. A check it could not catch is left out.
+func (t *bpfTracer) calibrate() []knownStack {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := unix.Gettid()
@@ -494,34 +502,60 @@ func (t *bpfTracer) calibrate() []uint64 {
 		}
 		return p
 	}
-	var stacks [2][]uint64
-	for i := range stacks {
-		var arm [8]byte
+	// catch makes a check by do and returns its stack (nil if none).
+	catch := func(capability int, do func()) []uint64 {
+		var arm [12]byte
 		binary.NativeEndian.PutUint32(arm[:], uint32(tid))
 		binary.NativeEndian.PutUint32(arm[4:], ^uint32(0))
+		binary.NativeEndian.PutUint32(arm[8:], uint32(capability))
 		if t.calib.Put(uint32(0), arm[:]) != nil {
 			return nil
 		}
-		var p uintptr
-		if i == 0 {
-			p = mmapPage(unix.PROT_READ | unix.PROT_WRITE)
-		} else if p = mmapPage(unix.PROT_READ); p != 0 {
-			unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
-		}
-		var got [8]byte
-		err := t.calib.Lookup(uint32(0), got[:])
-		if p != 0 {
-			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
-		}
-		if err != nil {
+		do()
+		var got [12]byte
+		if t.calib.Lookup(uint32(0), got[:]) != nil {
 			return nil
 		}
 		if id := int32(binary.NativeEndian.Uint32(got[4:])); id >= 0 {
-			stacks[i] = t.rawStack(uint32(id))
+			return t.rawStack(uint32(id))
 		}
+		return nil
 	}
-	t.calib.Put(uint32(0), make([]byte, 8))
-	return sharedFrames(stacks[0], stacks[1])
+	mapped := catch(capSysAdmin, func() {
+		if p := mmapPage(unix.PROT_READ | unix.PROT_WRITE); p != 0 {
+			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+		}
+	})
+	protected := catch(capSysAdmin, func() {
+		if p := mmapPage(unix.PROT_READ); p != 0 {
+			unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
+			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+		}
+	})
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	capset := catch(capSetpcap, func() {
+		// The sets as they are: a capset that changes nothing.
+		if _, _, e := unix.RawSyscall(unix.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e == 0 {
+			unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+		}
+	})
+	// To its own ids, on this thread alone: nothing changes.
+	setuid := catch(capSetuid, func() {
+		uid, _, _ := unix.RawSyscall(unix.SYS_GETEUID, 0, 0, 0)
+		unix.RawSyscall(unix.SYS_SETUID, uid, 0, 0)
+	})
+	setgid := catch(capSetgid, func() {
+		gid, _, _ := unix.RawSyscall(unix.SYS_GETEGID, 0, 0, 0)
+		unix.RawSyscall(unix.SYS_SETGID, gid, 0, 0)
+	})
+	t.calib.Put(uint32(0), make([]byte, 12))
+	return []knownStack{
+		{sharedFrames(mapped, protected), []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{capset, []string{"cap_capable", "cap_capset"}},
+		{setuid, []string{"cap_capable", "__sys_setuid"}},
+		{setgid, []string{"cap_capable", "__sys_setgid"}},
+	}
 }
 
 func (t *bpfTracer) detach() {

@@ -238,16 +238,22 @@ func TestBufferKB(t *testing.T) {
 }
 
 // Stacks as BPF gives them where the kernel hides its addresses: the
-// calibration's two (a writable mapping, mprotect making one writable)
-// share the tracepoint's frames, cap_capable and the accounting function,
-// then part.
+// calibration's two mappings (a writable one, mprotect making one
+// writable) share the tracepoint's frames, cap_capable and the accounting
+// function, then part; its capset is the same whoever calls it.
 func TestResolveStackWithoutSymbols(t *testing.T) {
-	const tp, capable, account = 0xffffffffa0001000, 0xffffffffa0002000, 0xffffffffa0003000
+	const tp, capable, account, capset = 0xffffffffa0001000, 0xffffffffa0002000, 0xffffffffa0003000, 0xffffffffa0005000
 	mmapStack := []uint64{tp, capable, account, 0xffffffffa0010000, 0xffffffffa0020000}
 	mprotectStack := []uint64{tp, capable, account, 0xffffffffa0030000, 0xffffffffa0040000}
+	capsetStack := []uint64{tp, capable, capset, 0xffffffffa0070000}
 	prefix := sharedFrames(mmapStack, mprotectStack)
 	if want := []uint64{tp, capable, account}; !reflect.DeepEqual(prefix, want) {
 		t.Fatalf("shared frames %x, want %x", prefix, want)
+	}
+	known := []knownStack{
+		{prefix, []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{capsetStack, []string{"cap_capable", "cap_capset"}},
+		{nil, []string{"cap_capable", "__sys_setuid"}}, // not caught: matches nothing
 	}
 	for _, tc := range []struct {
 		name  string
@@ -256,10 +262,11 @@ func TestResolveStackWithoutSymbols(t *testing.T) {
 	}{
 		{"the same mmap", mmapStack, NoAudit},
 		{"brk, another caller", []uint64{tp, capable, account, 0xffffffffa0050000}, NoAudit},
+		{"capset", capsetStack, PathChoice},
 		{"a raw socket", []uint64{tp, capable, 0xffffffffa0004000, 0xffffffffa0060000}, Unknown},
 		{"shorter than the shared frames", []uint64{tp, capable}, Unknown},
 	} {
-		a, _ := Classify(resolveStack(tc.ips, nil, prefix))
+		a, _ := Classify(resolveStack(tc.ips, nil, known))
 		if a != tc.audit {
 			t.Errorf("%s: %v, want %v", tc.name, a, tc.audit)
 		}

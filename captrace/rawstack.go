@@ -1,15 +1,21 @@
 package captrace
 
 // Where the kernel hides its addresses (kptr_restrict, or no CAP_SYSLOG),
-// a BPF stack is numbers that name nothing. One check can still be told
-// apart, the one that matters most: the noaudit cap_sys_admin check that
-// memory accounting makes on every writable private mapping. Its stack
-// begins with the same frames, whichever call maps the memory; gocap makes
-// that check itself from two callers and keeps the frames they share.
+// a BPF stack is numbers that name nothing. The checks that most programs
+// are denied without needing the capability can still be told apart: gocap
+// makes them itself and remembers their stacks. Those are the noaudit
+// cap_sys_admin check that memory accounting makes on every writable
+// private mapping, whose stacks begin with the same frames whichever call
+// maps the memory (so it is made from two callers, and the frames they
+// share are kept), and the path choices of capset and the set*id calls,
+// whose stacks are the same whoever makes the call.
 
-// accountingStack is what a stack that begins with the memory accounting
-// check's frames is named, for Classify.
-var accountingStack = []string{"cap_capable", "security_vm_enough_memory_mm"}
+// A knownStack is the frames a calibration found a check's stacks to begin
+// with, and the functions they stand for, innermost first, for Classify.
+type knownStack struct {
+	frames []uint64
+	names  []string
+}
 
 // sharedFrames is the frames two stacks begin with, or nil unless the two
 // part after them (two callers of one function) after two frames at least.
@@ -25,9 +31,9 @@ func sharedFrames(a, b []uint64) []uint64 {
 }
 
 // resolveStack names a stack's frames by the kernel's symbols; without
-// them, it is the memory accounting check's when it begins with the frames
-// noAudit holds, and unknown (nil) otherwise.
-func resolveStack(ips []uint64, syms kallsyms, noAudit []uint64) []string {
+// them, it is a known stack's names when it begins with that stack's
+// frames, and unknown (nil) otherwise.
+func resolveStack(ips []uint64, syms kallsyms, known []knownStack) []string {
 	if len(syms) > 0 {
 		out := make([]string, len(ips))
 		for i, ip := range ips {
@@ -35,13 +41,22 @@ func resolveStack(ips []uint64, syms kallsyms, noAudit []uint64) []string {
 		}
 		return out
 	}
-	if len(noAudit) == 0 || len(ips) < len(noAudit) {
-		return nil
-	}
-	for i, ip := range noAudit {
-		if ips[i] != ip {
-			return nil
+	for _, k := range known {
+		if len(k.frames) > 0 && hasPrefix(ips, k.frames) {
+			return k.names
 		}
 	}
-	return accountingStack
+	return nil
+}
+
+func hasPrefix(ips, prefix []uint64) bool {
+	if len(ips) < len(prefix) {
+		return false
+	}
+	for i, ip := range prefix {
+		if ips[i] != ip {
+			return false
+		}
+	}
+	return true
 }
