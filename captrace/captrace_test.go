@@ -1,6 +1,7 @@
 package captrace
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"strconv"
@@ -312,5 +313,50 @@ func TestProbablyHarmless(t *testing.T) {
 		if got := ProbablyHarmless(tc.ev, tc.exit); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// bpf-raw-stacks.json is what the BPF method recorded while a probe ran as
+// nobody (capset, setuid and setgid to its own ids, a raw socket, sh's
+// path walk and every mapping before): the calibration's stacks and each
+// denied check's, as addresses (made relative), with the names
+// /proc/kallsyms gave them. Without the names, the calibration must tell
+// apart exactly the checks the names say a program goes on without.
+func TestRecordedRawStacks(t *testing.T) {
+	data, err := os.ReadFile("testdata/bpf-raw-stacks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Calibration map[string][]uint64
+		Checks      []struct {
+			Cap    int
+			Frames []uint64
+			Names  []string
+		}
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	var known []knownStack
+	for fn, frames := range rec.Calibration {
+		known = append(known, knownStack{frames, []string{"cap_capable", fn}})
+	}
+	told := map[Audit]int{}
+	for i, c := range rec.Checks {
+		wantAudit, wantWhere := Classify(c.Names)
+		a, where := Classify(resolveStack(c.Frames, nil, known))
+		told[a]++
+		switch {
+		case wantAudit == NoAudit || wantAudit == PathChoice:
+			if a != wantAudit || where != wantWhere {
+				t.Errorf("check %d (cap %d, %q): %v %q without names, want %v %q", i, c.Cap, c.Names, a, where, wantAudit, wantWhere)
+			}
+		case a != Unknown:
+			t.Errorf("check %d (cap %d, %q): %v %q without names, want unknown", i, c.Cap, c.Names, a, where)
+		}
+	}
+	if want := map[Audit]int{NoAudit: 22, PathChoice: 3, Unknown: 13}; !reflect.DeepEqual(told, want) {
+		t.Errorf("told %v, want %v", told, want)
 	}
 }
