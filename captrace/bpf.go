@@ -35,7 +35,7 @@ type bpfTracer struct {
 	state     *ebpf.Map // [0]: seed pid in our namespace (0: not armed), [1]: seeded
 	ring      *ebpf.Map
 	stacks    *ebpf.Map
-	lost      *ebpf.Map // [0]: records the ring buffer had no room for
+	lost      *ebpf.Map // [0]: records the ring buffer had no room for, and denied checks' stacks the stack map had none for
 	calib     *ebpf.Map // [0]: the tid (our namespace) whose check to catch, [1]: its stack id, [2]: of which capability
 	syms      kallsyms
 	known     []knownStack // where syms is empty
@@ -257,7 +257,7 @@ func record(base int16, kind int32) asm.Instructions {
 // buffer has no room, it counts the record as lost. fp-24 is free in every
 // program (records end there).
 func (t *bpfTracer) send(base int16, size int32) asm.Instructions {
-	return asm.Instructions{
+	return append(asm.Instructions{
 		asm.LoadMapPtr(asm.R1, t.ring.FD()),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, int32(base)),
@@ -265,16 +265,25 @@ func (t *bpfTracer) send(base int16, size int32) asm.Instructions {
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnRingbufOutput.Call(),
 		asm.JEq.Imm(asm.R0, 0, "sent"),
+	}, append(t.countLost("sent"),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("sent"),
+		asm.Return(),
+	)...)
+}
+
+// countLost adds one to the count of lost records, then goes on at label.
+// It uses fp-24, free in every program (records end there), and R0-R5.
+func (t *bpfTracer) countLost(label string) asm.Instructions {
+	return asm.Instructions{
 		asm.StoreImm(asm.RFP, -24, 0, asm.Word),
 		asm.LoadMapPtr(asm.R1, t.lost.FD()),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, -24),
 		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "sent"),
+		asm.JEq.Imm(asm.R0, 0, label),
 		asm.Mov.Imm(asm.R1, 1),
 		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
-		asm.Mov.Imm(asm.R0, 0).WithSymbol("sent"),
-		asm.Return(),
+		asm.Ja.Label(label),
 	}
 }
 
@@ -293,7 +302,11 @@ func (t *bpfTracer) checkRecord(capOff, retOff int16) asm.Instructions {
 		asm.Mov.Imm(asm.R3, 0),
 		asm.FnGetStackid.Call(),
 		asm.StoreMem(asm.RFP, base+recStack, asm.R0, asm.Word),
+		// A denied check whose stack could not be kept (the map full, a
+		// hash taken) counts as lost: unknown, it could be suggested.
+		asm.JSGE.Imm(asm.R0, 0, "send"),
 	)
+	insns = append(insns, t.countLost("send")...)
 	s := t.send(base, recSize)
 	s[0] = s[0].WithSymbol("send")
 	return append(insns, s...)
