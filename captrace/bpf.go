@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -452,9 +453,9 @@ func (t *bpfTracer) rawStack(id uint32) []uint64 {
 	return ips
 }
 
-// calibration is the program that catches the stack of one check of the
-// capability calib[2] by the thread whose tid (in our pid namespace)
-// calib[0] holds, into calib[1].
+// calibration is the program that catches the stack of the first check
+// of the capability calib[2] by the thread whose tid (in our pid
+// namespace) calib[0] holds, into calib[1] (-1 until then).
 func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructions {
 	return asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
@@ -479,6 +480,9 @@ func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructi
 		asm.JNE.Imm(asm.R0, 0, "out"),
 		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word),
 		asm.JNE.Reg(asm.R1, asm.R8, "out"),
+		// Only the first check after arming.
+		asm.LoadMem(asm.R1, asm.R7, 4, asm.Word),
+		asm.JNE.Imm32(asm.R1, -1, "out"),
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.LoadMapPtr(asm.R2, t.stacks.FD()),
 		asm.Mov.Imm(asm.R3, 0),
@@ -501,13 +505,19 @@ const (
 // without needing the capability, and returns their stacks: the memory
 // accounting's (from two callers, a writable mapping and a mapping made
 // writable, keeping the frames they share), capset's and setuid's and
-// setgid's to one's own ids. A check it could not catch is left out.
+// setgid's to one's own ids. Each is made twice, and a check whose two
+// stacks differ, or that it could not catch, is left out.
 func (t *bpfTracer) calibrate() []knownStack {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := unix.Gettid()
-	// Raw calls: nothing of the Go runtime may run on this thread between
-	// the arming and the call (a new heap span would be a check too).
+	// From the arming to the check, only raw system calls on this thread:
+	// the Go runtime's own (a new heap span maps memory) would be caught
+	// instead. So the map is armed by a raw bpf(2) with what it needs
+	// made beforehand.
+	key, arm := new(uint32), new([12]byte)
+	attr := &bpfMapElemAttr{mapFD: uint32(t.calib.FD()),
+		key: uint64(uintptr(unsafe.Pointer(key))), value: uint64(uintptr(unsafe.Pointer(arm)))}
 	mmapPage := func(prot uintptr) uintptr {
 		p, _, errno := unix.RawSyscall6(unix.SYS_MMAP, 0, 4096, prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
 		if errno != 0 {
@@ -515,24 +525,32 @@ func (t *bpfTracer) calibrate() []knownStack {
 		}
 		return p
 	}
-	// catch makes a check by do and returns its stack (nil if none).
+	// catch makes a check by do, twice, and returns its stack (nil if
+	// none, or not the same twice).
 	catch := func(capability int, do func()) []uint64 {
-		var arm [12]byte
-		binary.NativeEndian.PutUint32(arm[:], uint32(tid))
-		binary.NativeEndian.PutUint32(arm[4:], ^uint32(0))
-		binary.NativeEndian.PutUint32(arm[8:], uint32(capability))
-		if t.calib.Put(uint32(0), arm[:]) != nil {
+		var stacks [2][]uint64
+		for i := range stacks {
+			binary.NativeEndian.PutUint32(arm[:], uint32(tid))
+			binary.NativeEndian.PutUint32(arm[4:], ^uint32(0))
+			binary.NativeEndian.PutUint32(arm[8:], uint32(capability))
+			if _, _, errno := unix.RawSyscall(unix.SYS_BPF, bpfMapUpdateElem, uintptr(unsafe.Pointer(attr)), unsafe.Sizeof(*attr)); errno != 0 {
+				return nil
+			}
+			do()
+			var got [12]byte
+			if t.calib.Lookup(uint32(0), got[:]) != nil {
+				return nil
+			}
+			id := int32(binary.NativeEndian.Uint32(got[4:]))
+			if id < 0 {
+				return nil
+			}
+			stacks[i] = t.rawStack(uint32(id))
+		}
+		if !slices.Equal(stacks[0], stacks[1]) {
 			return nil
 		}
-		do()
-		var got [12]byte
-		if t.calib.Lookup(uint32(0), got[:]) != nil {
-			return nil
-		}
-		if id := int32(binary.NativeEndian.Uint32(got[4:])); id >= 0 {
-			return t.rawStack(uint32(id))
-		}
-		return nil
+		return stacks[0]
 	}
 	mapped := catch(capSysAdmin, func() {
 		if p := mmapPage(unix.PROT_READ | unix.PROT_WRITE); p != 0 {
@@ -540,17 +558,17 @@ func (t *bpfTracer) calibrate() []knownStack {
 		}
 	})
 	protected := catch(capSysAdmin, func() {
-		if p := mmapPage(unix.PROT_READ); p != 0 {
+		if p := mmapPage(unix.PROT_READ); p != 0 { // not accounted: read-only
 			unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
 			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
 		}
 	})
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
+	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := new([2]unix.CapUserData)
 	capset := catch(capSetpcap, func() {
 		// The sets as they are: a capset that changes nothing.
-		if _, _, e := unix.RawSyscall(unix.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e == 0 {
-			unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+		if _, _, e := unix.RawSyscall(unix.SYS_CAPGET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e == 0 {
+			unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
 		}
 	})
 	// To its own ids, on this thread alone: nothing changes.
@@ -562,6 +580,8 @@ func (t *bpfTracer) calibrate() []knownStack {
 		gid, _, _ := unix.RawSyscall(unix.SYS_GETEGID, 0, 0, 0)
 		unix.RawSyscall(unix.SYS_SETGID, gid, 0, 0)
 	})
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(arm)
 	t.calib.Put(uint32(0), make([]byte, 12))
 	return []knownStack{
 		{sharedFrames(mapped, protected), []string{"cap_capable", "security_vm_enough_memory_mm"}},
@@ -570,6 +590,17 @@ func (t *bpfTracer) calibrate() []knownStack {
 		{setgid, []string{"cap_capable", "__sys_setgid"}},
 	}
 }
+
+// bpfMapElemAttr is bpf(2)'s attribute for BPF_MAP_UPDATE_ELEM.
+type bpfMapElemAttr struct {
+	mapFD uint32
+	_     uint32
+	key   uint64
+	value uint64
+	flags uint64
+}
+
+const bpfMapUpdateElem = 2
 
 func (t *bpfTracer) detach() {
 	for _, fd := range t.perf {

@@ -430,17 +430,17 @@ func setInheritable(inh uint64) error {
 // The report.
 
 type traceReport struct {
-	Command      []string `json:"command"`
-	Program      string   `json:"program"`
-	User         string   `json:"user,omitempty"`
-	Via          string   `json:"via"`
-	ExitCode     int      `json:"exit_code"`
-	Capabilities []capUse `json:"capabilities"`
-	Denied       []string `json:"denied"`
+	Command      []string    `json:"command"`
+	Program      string      `json:"program"`
+	User         string      `json:"user,omitempty"`
+	Via          string      `json:"via"`
+	ExitCode     int         `json:"exit_code"`
+	Capabilities []capUse    `json:"capabilities"`
+	Denied       []string    `json:"denied"`
+	Suggest      *suggestion `json:"suggest,omitempty"`
 	// LostEvents is how many events the kernel could not hand over: a
 	// trace that lost any suggests nothing.
-	LostEvents int         `json:"lost_events"`
-	Suggest    *suggestion `json:"suggest,omitempty"`
+	LostEvents int `json:"lost_events"`
 }
 
 type capUse struct {
@@ -451,16 +451,16 @@ type capUse struct {
 	NoAudit int    `json:"denied_noaudit"` // denials made noaudit
 	// PathChoice counts denials the kernel asked for only to choose how
 	// much to allow: setuid to one's own ids still works without them.
-	PathChoice int `json:"denied_path_choice"`
-	// Unknown counts cap_sys_admin denials with no kernel stack to tell
-	// by, in a command that exited 0: probably the noaudit check of a
-	// mapping, never suggested.
-	Unknown  int      `json:"denied_unknown"`
-	Programs []string `json:"programs"`
-	Where    []string `json:"where"` // kernel functions that asked and were denied
+	PathChoice int      `json:"denied_path_choice"`
+	Programs   []string `json:"programs"`
+	Where      []string `json:"where"` // kernel functions that asked and were denied
 	// Needed is whether a denial was a real permission check (or one that
 	// could not be told apart), so that the program went without it.
 	Needed bool `json:"needed"`
+	// Unknown counts cap_sys_admin denials with no kernel stack to tell
+	// by, in a command that exited 0: probably the noaudit check of a
+	// mapping, never suggested.
+	Unknown int `json:"denied_unknown"`
 }
 
 type suggestion struct {
