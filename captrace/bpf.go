@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -505,11 +506,14 @@ const (
 // without needing the capability, and returns their stacks: the memory
 // accounting's (from two callers, a writable mapping and a mapping made
 // writable, keeping the frames they share), capset's and setuid's and
-// setgid's to one's own ids. Each is made twice, and a check whose two
-// stacks differ, or that it could not catch, is left out.
+// setgid's to one's own ids. Each is made until two stacks in a row agree;
+// a check it could not catch so is left out.
 func (t *bpfTracer) calibrate() []knownStack {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// No collection either: it may shrink this goroutine's stack, and
+	// growing it again maps memory.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	tid := unix.Gettid()
 	// From the arming to the check, only raw system calls on this thread:
 	// the Go runtime's own (a new heap span maps memory) would be caught
@@ -525,11 +529,11 @@ func (t *bpfTracer) calibrate() []knownStack {
 		}
 		return p
 	}
-	// catch makes a check by do, twice, and returns its stack (nil if
-	// none, or not the same twice).
+	// catch makes a check by do until it gives the same stack twice in a
+	// row, four times at most, and returns that stack (nil if none).
 	catch := func(capability int, do func()) []uint64 {
-		var stacks [2][]uint64
-		for i := range stacks {
+		var last []uint64
+		for range 4 {
 			binary.NativeEndian.PutUint32(arm[:], uint32(tid))
 			binary.NativeEndian.PutUint32(arm[4:], ^uint32(0))
 			binary.NativeEndian.PutUint32(arm[8:], uint32(capability))
@@ -541,28 +545,34 @@ func (t *bpfTracer) calibrate() []knownStack {
 			if t.calib.Lookup(uint32(0), got[:]) != nil {
 				return nil
 			}
-			id := int32(binary.NativeEndian.Uint32(got[4:]))
-			if id < 0 {
-				return nil
+			var stack []uint64
+			if id := int32(binary.NativeEndian.Uint32(got[4:])); id >= 0 {
+				stack = t.rawStack(uint32(id))
 			}
-			stacks[i] = t.rawStack(uint32(id))
+			if stack != nil && slices.Equal(stack, last) {
+				return stack
+			}
+			last = stack
 		}
-		if !slices.Equal(stacks[0], stacks[1]) {
-			return nil
-		}
-		return stacks[0]
+		return nil
 	}
-	mapped := catch(capSysAdmin, func() {
-		if p := mmapPage(unix.PROT_READ | unix.PROT_WRITE); p != 0 {
-			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+	var accounting []uint64
+	for range 3 { // a mapping of the runtime's caught for the mprotect is the same as the first
+		mapped := catch(capSysAdmin, func() {
+			if p := mmapPage(unix.PROT_READ | unix.PROT_WRITE); p != 0 {
+				unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+			}
+		})
+		protected := catch(capSysAdmin, func() {
+			if p := mmapPage(unix.PROT_READ); p != 0 { // not accounted: read-only
+				unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
+				unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+			}
+		})
+		if accounting = sharedFrames(mapped, protected); accounting != nil {
+			break
 		}
-	})
-	protected := catch(capSysAdmin, func() {
-		if p := mmapPage(unix.PROT_READ); p != 0 { // not accounted: read-only
-			unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
-			unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
-		}
-	})
+	}
 	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := new([2]unix.CapUserData)
 	capset := catch(capSetpcap, func() {
@@ -584,7 +594,7 @@ func (t *bpfTracer) calibrate() []knownStack {
 	runtime.KeepAlive(arm)
 	t.calib.Put(uint32(0), make([]byte, 12))
 	return []knownStack{
-		{sharedFrames(mapped, protected), []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{accounting, []string{"cap_capable", "security_vm_enough_memory_mm"}},
 		{capset, []string{"cap_capable", "cap_capset"}},
 		{setuid, []string{"cap_capable", "__sys_setuid"}},
 		{setgid, []string{"cap_capable", "__sys_setgid"}},
