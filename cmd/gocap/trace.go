@@ -124,7 +124,7 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		fmt.Fprintf(stderr, "gocap trace: %v\n", err)
 		return exitTraceFailed
 	}
-	writeReport(out, o.format, buildReport(o, spec.Path, ex, t.Method(), status, events))
+	writeReport(out, o.format, buildReport(o, spec.Path, ex, t.Method(), status, events, t.Lost()))
 	return status
 }
 
@@ -235,6 +235,9 @@ type traceReport struct {
 	Capabilities []capUse    `json:"capabilities"`
 	Denied       []string    `json:"denied"`
 	Suggest      *suggestion `json:"suggest,omitempty"`
+	// LostEvents is how many events the kernel could not hand over: a
+	// trace that lost any suggests nothing.
+	LostEvents int `json:"lost_events"`
 }
 
 type capUse struct {
@@ -251,6 +254,10 @@ type capUse struct {
 	// Needed is whether a denial was a real permission check (or one that
 	// could not be told apart), so that the program went without it.
 	Needed bool `json:"needed"`
+	// Unknown counts cap_sys_admin denials with no kernel stack to tell
+	// by, in a command that exited 0: probably the noaudit check of a
+	// mapping, never suggested.
+	Unknown int `json:"denied_unknown"`
 }
 
 type suggestion struct {
@@ -271,9 +278,9 @@ type setcaps struct {
 	IsScript bool   `json:"script,omitempty"`
 }
 
-func buildReport(o *traceOptions, program string, ex *Explanation, via string, status int, events []captrace.Event) *traceReport {
+func buildReport(o *traceOptions, program string, ex *Explanation, via string, status int, events []captrace.Event, lost int) *traceReport {
 	rep := &traceReport{Command: o.command, Program: program, User: o.user, Via: via, ExitCode: status,
-		Capabilities: []capUse{}, Denied: []string{}}
+		Capabilities: []capUse{}, Denied: []string{}, LostEvents: lost}
 	programs := captrace.Programs(events)
 	byCap := map[int]*capUse{}
 	neededBy := map[string][]int{} // program -> capabilities it was denied
@@ -306,6 +313,11 @@ func buildReport(o *traceOptions, program string, ex *Explanation, via string, s
 		case captrace.PathChoice:
 			u.PathChoice++
 			continue
+		case captrace.Unknown:
+			if captrace.ProbablyHarmless(ev, status) {
+				u.Unknown++
+				continue
+			}
 		}
 		u.Needed = true
 		if neededBy[prog] == nil {
@@ -328,7 +340,7 @@ func buildReport(o *traceOptions, program string, ex *Explanation, via string, s
 			needed |= 1 << uint(c)
 		}
 	}
-	if needed == 0 {
+	if needed == 0 || lost > 0 {
 		return rep
 	}
 	rep.Suggest = suggest(o, ex, needed, progs, neededBy)
@@ -434,7 +446,7 @@ func (r *traceReport) writeText(w io.Writer) {
 		who = " as " + user
 	}
 	fmt.Fprintf(w, "gocap trace: %s%s, via %s: exit %d\n", quote.Words(r.Command), who, r.Via, r.ExitCode)
-	if len(r.Capabilities) == 0 {
+	if len(r.Capabilities) == 0 && r.LostEvents == 0 {
 		fmt.Fprintln(w, "no capability checks")
 		return
 	}
@@ -450,12 +462,19 @@ func (r *traceReport) writeText(w io.Writer) {
 			by += ": noaudit, the program went on without it"
 		case u.PathChoice == u.Denied:
 			by += ": only to choose a path, the call works without it"
-		case u.NoAudit+u.PathChoice > 0:
-			by += fmt.Sprintf(": %d of %d denials needed", u.Denied-u.NoAudit-u.PathChoice, u.Denied)
+		case u.NoAudit+u.PathChoice+u.Unknown > 0:
+			by += fmt.Sprintf(": %d of %d denials needed", u.Denied-u.NoAudit-u.PathChoice-u.Unknown, u.Denied)
+		}
+		if u.Unknown > 0 {
+			by += fmt.Sprintf("; %d unknown, probably harmless (no kernel stack to tell a noaudit check by, and the command exited 0)", u.Unknown)
 		}
 		fmt.Fprintf(w, "%-22s %7d %8d %7d  %s\n", u.Name, u.Checks, u.Granted, u.Denied, by)
 	}
 	fmt.Fprintln(w)
+	if r.LostEvents > 0 {
+		fmt.Fprintf(w, "the trace lost %d events (the machine was too busy to read them in time): it suggests nothing, as the check that mattered may be among them; run it again on a quieter machine\n", r.LostEvents)
+		return
+	}
 	if r.Suggest == nil {
 		fmt.Fprintln(w, "nothing needed was denied")
 		return

@@ -48,7 +48,7 @@ func report(t *testing.T, o *traceOptions, events []captrace.Event, format strin
 			t.Fatal(err)
 		}
 	}
-	rep := buildReport(o, "/opt/sh", ex, "tracepoint", 1, events)
+	rep := buildReport(o, "/opt/sh", ex, "tracepoint", 1, events, 0)
 	var out bytes.Buffer
 	writeReport(&out, format, rep)
 	return out.String()
@@ -162,7 +162,7 @@ func TestTraceUsage(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"trace"}, 2, "give the command to run after --"},
-		{[]string{"trace", "--via", "kprobe", "--", "true"}, 2, "--via is tracepoint or bpf"},
+		{[]string{"trace", "--via", "kprobe", "--", "true"}, 2, "--via is bpf or tracepoint"},
 		{[]string{"trace", "--format", "xml", "--", "true"}, 2, "--format is text or json"},
 		{[]string{"trace", "--", "/nonexistent/cmd"}, 127, "/nonexistent/cmd"},
 		{[]string{"trace", "--", "no-such-command-here"}, 127, "executable file not found"},
@@ -297,5 +297,71 @@ func TestOpenReport(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(victim); string(data) != "root's" {
 		t.Errorf("the file behind the links became %q", data)
+	}
+}
+
+// A trace that lost events suggests nothing, and says why, in text and
+// in JSON.
+func TestTraceReportLostEvents(t *testing.T) {
+	o := &traceOptions{command: []string{"sh", "-c", "probe"}}
+	rep := buildReport(o, "/opt/sh", nil, "tracepoint", 1, probeEvents("/opt/probe"), 42)
+	if rep.Suggest != nil || rep.LostEvents != 42 {
+		t.Errorf("lost 42: suggest %+v, lost_events %d", rep.Suggest, rep.LostEvents)
+	}
+	var text bytes.Buffer
+	rep.writeText(&text)
+	if got := text.String(); !strings.Contains(got, "the trace lost 42 events") || strings.Contains(got, "setcap") ||
+		!strings.Contains(got, "cap_net_raw") {
+		t.Errorf("report:\n%s", got)
+	}
+	var js bytes.Buffer
+	json.NewEncoder(&js).Encode(rep)
+	var back map[string]any
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back["lost_events"] != 42.0 || back["suggest"] != nil {
+		t.Errorf("json %s", js.String())
+	}
+	// Lost events with no check seen still say so.
+	rep = buildReport(o, "/opt/sh", nil, "bpf", 0, nil, 3)
+	text.Reset()
+	rep.writeText(&text)
+	if got := text.String(); !strings.Contains(got, "the trace lost 3 events") {
+		t.Errorf("report:\n%s", got)
+	}
+}
+
+// Where no stack could be resolved (BPF without the kernel's addresses,
+// uncalibrated), a cap_sys_admin denial in a command that exited 0 is
+// unknown, probably harmless, and not suggested; in a command that
+// failed it may be why, and is suggested. Other capabilities are needed.
+func TestTraceReportUnknownStacks(t *testing.T) {
+	var events []captrace.Event
+	for _, ev := range probeEvents("/opt/probe") {
+		ev.Stack = nil
+		events = append(events, ev)
+	}
+	o := &traceOptions{command: []string{"sh", "-c", "probe"}}
+	for _, tc := range []struct {
+		exit    int
+		denied  string
+		unknown int
+	}{
+		{0, "cap_dac_read_search,cap_setgid,cap_net_raw", 2},
+		{1, "cap_dac_read_search,cap_setgid,cap_net_raw,cap_sys_admin", 0},
+	} {
+		rep := buildReport(o, "/opt/sh", nil, "bpf", tc.exit, events, 0)
+		if got := strings.Join(rep.Denied, ","); got != tc.denied {
+			t.Errorf("exit %d: denied %s, want %s", tc.exit, got, tc.denied)
+		}
+		for _, u := range rep.Capabilities {
+			if u.Name == "cap_sys_admin" && (u.Unknown != tc.unknown || u.Needed != (tc.unknown == 0)) {
+				t.Errorf("exit %d: cap_sys_admin %+v", tc.exit, u)
+			}
+		}
+		var text bytes.Buffer
+		rep.writeText(&text)
+		if got := text.String(); tc.unknown > 0 && (!strings.Contains(got, "2 unknown, probably harmless") ||
+			strings.Contains(got, "cap_sys_admin=")) {
+			t.Errorf("exit %d: report:\n%s", tc.exit, got)
+		}
 	}
 }
