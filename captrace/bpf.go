@@ -7,10 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -28,17 +32,22 @@ import (
 // task a followed one starts; an exit event removes a task, so that a
 // reused pid is not followed.
 type bpfTracer struct {
-	fs      *tracefs
-	tracked *ebpf.Map // kernel tid -> 1
-	state   *ebpf.Map // [0]: seed pid in our namespace (0: not armed), [1]: seeded
-	ring    *ebpf.Map
-	stacks  *ebpf.Map
-	progs   []*ebpf.Program
-	perf    []int
-	rd      *ringbuf.Reader
-	done    sync.WaitGroup
-	records [][]byte
-	err     error
+	fs        *tracefs
+	tracked   *ebpf.Map // kernel tid -> 1
+	state     *ebpf.Map // [0]: seed pid in our namespace (0: not armed), [1]: seeded
+	ring      *ebpf.Map
+	stacks    *ebpf.Map
+	lost      *ebpf.Map // [0]: records the ring buffer had no room for, and denied checks' stacks the stack map had none for
+	calib     *ebpf.Map // [0]: the tid (our namespace) whose check to catch, [1]: its stack id, [2]: of which capability
+	syms      kallsyms
+	known     []knownStack // where syms is empty
+	progs     []*ebpf.Program
+	perf      []int
+	rd        *ringbuf.Reader
+	done      sync.WaitGroup
+	records   [][]byte
+	lostCount int
+	err       error
 }
 
 // The record every program sends, in the ring buffer:
@@ -69,7 +78,9 @@ func openBPF(fs *tracefs) (_ *bpfTracer, err error) {
 	t.tracked = newMap(&ebpf.MapSpec{Name: "gocap_tracked", Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 16384})
 	t.state = newMap(&ebpf.MapSpec{Name: "gocap_state", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	t.ring = newMap(&ebpf.MapSpec{Name: "gocap_events", Type: ebpf.RingBuf, MaxEntries: 8 << 20})
+	t.lost = newMap(&ebpf.MapSpec{Name: "gocap_lost", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	t.stacks = newMap(&ebpf.MapSpec{Name: "gocap_stacks", Type: ebpf.StackTrace, KeySize: 4, ValueSize: 8 * stackDepth, MaxEntries: 4096})
+	t.calib = newMap(&ebpf.MapSpec{Name: "gocap_calib", Type: ebpf.Array, KeySize: 4, ValueSize: 12, MaxEntries: 1})
 	if err != nil {
 		return nil, bpfError(err)
 	}
@@ -106,6 +117,7 @@ func openBPF(fs *tracefs) (_ *bpfTracer, err error) {
 		{forkEvent, append(t.seedOrFollowed(nsDev, ns.Ino), t.forkRecord(forkOff["child_pid"])...)},
 		{execEvent, append(t.seedOrFollowed(nsDev, ns.Ino), t.execRecord(execOff["filename"])...)},
 		{exitEvent, t.forget()},
+		{capEvent, t.calibration(nsDev, ns.Ino, capOff["cap"])},
 	}
 	for _, p := range programs {
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
@@ -124,6 +136,11 @@ func openBPF(fs *tracefs) (_ *bpfTracer, err error) {
 	}
 	if t.rd, err = ringbuf.NewReader(t.ring); err != nil {
 		return nil, err
+	}
+	// Without the kernel's addresses a stack is numbers: learn which
+	// numbers are the checks a program goes on without, by making them.
+	if t.syms = loadKallsyms(); len(t.syms) == 0 {
+		t.known = t.calibrate()
 	}
 	t.done.Add(1)
 	go t.read()
@@ -241,17 +258,37 @@ func record(base int16, kind int32) asm.Instructions {
 	}
 }
 
-// send puts size bytes at fp-base into the ring buffer and ends.
+// send puts size bytes at fp-base into the ring buffer and ends; when the
+// buffer has no room, it counts the record as lost. fp-24 is free in every
+// program (records end there).
 func (t *bpfTracer) send(base int16, size int32) asm.Instructions {
-	return asm.Instructions{
+	return append(asm.Instructions{
 		asm.LoadMapPtr(asm.R1, t.ring.FD()),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, int32(base)),
 		asm.Mov.Imm(asm.R3, size),
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnRingbufOutput.Call(),
-		asm.Mov.Imm(asm.R0, 0),
+		asm.JEq.Imm(asm.R0, 0, "sent"),
+	}, append(t.countLost("sent"),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("sent"),
 		asm.Return(),
+	)...)
+}
+
+// countLost adds one to the count of lost records, then goes on at label.
+// It uses fp-24, free in every program (records end there), and R0-R5.
+func (t *bpfTracer) countLost(label string) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.RFP, -24, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.lost.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -24),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, label),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
+		asm.Ja.Label(label),
 	}
 }
 
@@ -270,7 +307,11 @@ func (t *bpfTracer) checkRecord(capOff, retOff int16) asm.Instructions {
 		asm.Mov.Imm(asm.R3, 0),
 		asm.FnGetStackid.Call(),
 		asm.StoreMem(asm.RFP, base+recStack, asm.R0, asm.Word),
+		// A denied check whose stack could not be kept (the map full, a
+		// hash taken) counts as lost: unknown, it could be suggested.
+		asm.JSGE.Imm(asm.R0, 0, "send"),
 	)
+	insns = append(insns, t.countLost("send")...)
 	s := t.send(base, recSize)
 	s[0] = s[0].WithSymbol("send")
 	return append(insns, s...)
@@ -355,7 +396,11 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	syms := loadKallsyms()
+	var lost uint64
+	if err := t.lost.Lookup(uint32(0), &lost); err != nil {
+		return nil, fmt.Errorf("reading the count of lost records: %w", err)
+	}
+	t.lostCount = int(lost)
 	var events []Event
 	for _, r := range t.records {
 		if len(r) < recSize {
@@ -367,7 +412,7 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 		case Check:
 			ev.Cap, ev.Granted = int(int32(u32(recArg))), u32(recRet) == 0
 			if id := int32(u32(recStack)); !ev.Granted && id >= 0 {
-				ev.Stack = t.stack(uint32(id), syms)
+				ev.Stack = t.stack(uint32(id))
 			}
 		case Fork:
 			ev.Child = int(u32(recArg))
@@ -381,21 +426,194 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 	return events, nil
 }
 
-func (t *bpfTracer) stack(id uint32, syms kallsyms) []string {
-	ips := make([]byte, 8*stackDepth)
-	if err := t.stacks.Lookup(id, ips); err != nil || len(syms) == 0 {
+func (t *bpfTracer) Lost() int { return t.lostCount }
+
+// stack names the functions of a stack, or without the kernel's
+// addresses, says whether it is the memory accounting check's; nil when
+// unknown.
+func (t *bpfTracer) stack(id uint32) []string {
+	ips := t.rawStack(id)
+	if ips == nil {
 		return nil
 	}
-	var out []string
+	return resolveStack(ips, t.syms, t.known)
+}
+
+// rawStack is the addresses of a stack, innermost first; nil if the
+// stack map has none by that id.
+func (t *bpfTracer) rawStack(id uint32) []uint64 {
+	buf := make([]byte, 8*stackDepth)
+	if err := t.stacks.Lookup(id, buf); err != nil {
+		return nil
+	}
+	var ips []uint64
 	for i := 0; i < stackDepth; i++ {
-		ip := binary.NativeEndian.Uint64(ips[8*i:])
+		ip := binary.NativeEndian.Uint64(buf[8*i:])
 		if ip == 0 {
 			break
 		}
-		out = append(out, syms.name(ip))
+		ips = append(ips, ip)
 	}
-	return out
+	return ips
 }
+
+// calibration is the program that catches the stack of the first check
+// of the capability calib[2] by the thread whose tid (in our pid
+// namespace) calib[0] holds, into calib[1] (-1 until then).
+func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructions {
+	return asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, t.calib.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
+		asm.JEq.Imm(asm.R8, 0, "out"),
+		asm.LoadMem(asm.R1, asm.R6, capOff, asm.Word),
+		asm.LoadMem(asm.R2, asm.R7, 8, asm.Word),
+		asm.JNE.Reg(asm.R1, asm.R2, "out"),
+		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
+		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
+		asm.Mov.Reg(asm.R3, asm.RFP),
+		asm.Add.Imm(asm.R3, -16),
+		asm.Mov.Imm(asm.R4, 8),
+		asm.FnGetNsCurrentPidTgid.Call(),
+		asm.JNE.Imm(asm.R0, 0, "out"),
+		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word),
+		asm.JNE.Reg(asm.R1, asm.R8, "out"),
+		// Only the first check after arming.
+		asm.LoadMem(asm.R1, asm.R7, 4, asm.Word),
+		asm.JNE.Imm32(asm.R1, -1, "out"),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.LoadMapPtr(asm.R2, t.stacks.FD()),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnGetStackid.Call(),
+		asm.StoreMem(asm.R7, 4, asm.R0, asm.Word),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+	}
+}
+
+// The capabilities the calibration's checks are of.
+const (
+	capSetgid   = 6
+	capSetuid   = 7
+	capSetpcap  = 8
+	capSysAdmin = 21
+)
+
+// calibrate makes, on one thread, the checks that programs are denied
+// without needing the capability, and returns their stacks: the memory
+// accounting's (from two callers, a writable mapping and a mapping made
+// writable, keeping the frames they share), capset's and setuid's and
+// setgid's to one's own ids. Each is made until two stacks in a row agree;
+// a check it could not catch so is left out.
+func (t *bpfTracer) calibrate() []knownStack {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// No collection either: it may shrink this goroutine's stack, and
+	// growing it again maps memory.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	tid := unix.Gettid()
+	// From the arming to the check, only raw system calls on this thread:
+	// the Go runtime's own (a new heap span maps memory) would be caught
+	// instead. So the map is armed by a raw bpf(2) with what it needs
+	// made beforehand.
+	key, arm := new(uint32), new([12]byte)
+	attr := &bpfMapElemAttr{mapFD: uint32(t.calib.FD()),
+		key: uint64(uintptr(unsafe.Pointer(key))), value: uint64(uintptr(unsafe.Pointer(arm)))}
+	mmapPage := func(prot uintptr) uintptr {
+		p, _, errno := unix.RawSyscall6(unix.SYS_MMAP, 0, 4096, prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
+		if errno != 0 {
+			return 0
+		}
+		return p
+	}
+	// catch makes a check by do until it gives the same stack twice in a
+	// row, four times at most, and returns that stack (nil if none).
+	catch := func(capability int, do func()) []uint64 {
+		var last []uint64
+		for range 4 {
+			binary.NativeEndian.PutUint32(arm[:], uint32(tid))
+			binary.NativeEndian.PutUint32(arm[4:], ^uint32(0))
+			binary.NativeEndian.PutUint32(arm[8:], uint32(capability))
+			if _, _, errno := unix.RawSyscall(unix.SYS_BPF, bpfMapUpdateElem, uintptr(unsafe.Pointer(attr)), unsafe.Sizeof(*attr)); errno != 0 {
+				return nil
+			}
+			do()
+			var got [12]byte
+			if t.calib.Lookup(uint32(0), got[:]) != nil {
+				return nil
+			}
+			var stack []uint64
+			if id := int32(binary.NativeEndian.Uint32(got[4:])); id >= 0 {
+				stack = t.rawStack(uint32(id))
+			}
+			if stack != nil && slices.Equal(stack, last) {
+				return stack
+			}
+			last = stack
+		}
+		return nil
+	}
+	var accounting []uint64
+	for range 3 { // a mapping of the runtime's caught for the mprotect is the same as the first
+		mapped := catch(capSysAdmin, func() {
+			if p := mmapPage(unix.PROT_READ | unix.PROT_WRITE); p != 0 {
+				unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+			}
+		})
+		protected := catch(capSysAdmin, func() {
+			if p := mmapPage(unix.PROT_READ); p != 0 { // not accounted: read-only
+				unix.RawSyscall(unix.SYS_MPROTECT, p, 4096, unix.PROT_READ|unix.PROT_WRITE)
+				unix.RawSyscall(unix.SYS_MUNMAP, p, 4096, 0)
+			}
+		})
+		if accounting = sharedFrames(mapped, protected); accounting != nil {
+			break
+		}
+	}
+	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := new([2]unix.CapUserData)
+	capset := catch(capSetpcap, func() {
+		// The sets as they are: a capset that changes nothing.
+		if _, _, e := unix.RawSyscall(unix.SYS_CAPGET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e == 0 {
+			unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+		}
+	})
+	// To its own ids, on this thread alone: nothing changes.
+	setuid := catch(capSetuid, func() {
+		uid, _, _ := unix.RawSyscall(unix.SYS_GETEUID, 0, 0, 0)
+		unix.RawSyscall(unix.SYS_SETUID, uid, 0, 0)
+	})
+	setgid := catch(capSetgid, func() {
+		gid, _, _ := unix.RawSyscall(unix.SYS_GETEGID, 0, 0, 0)
+		unix.RawSyscall(unix.SYS_SETGID, gid, 0, 0)
+	})
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(arm)
+	t.calib.Put(uint32(0), make([]byte, 12))
+	return []knownStack{
+		{accounting, []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{capset, []string{"cap_capable", "cap_capset"}},
+		{setuid, []string{"cap_capable", "__sys_setuid"}},
+		{setgid, []string{"cap_capable", "__sys_setgid"}},
+	}
+}
+
+// bpfMapElemAttr is bpf(2)'s attribute for BPF_MAP_UPDATE_ELEM.
+type bpfMapElemAttr struct {
+	mapFD uint32
+	_     uint32
+	key   uint64
+	value uint64
+	flags uint64
+}
+
+const bpfMapUpdateElem = 2
 
 func (t *bpfTracer) detach() {
 	for _, fd := range t.perf {
@@ -415,12 +633,12 @@ func (t *bpfTracer) Close() {
 		p.Close()
 	}
 	t.progs = nil
-	for _, m := range []*ebpf.Map{t.tracked, t.state, t.ring, t.stacks} {
+	for _, m := range []*ebpf.Map{t.tracked, t.state, t.ring, t.stacks, t.lost, t.calib} {
 		if m != nil {
 			m.Close()
 		}
 	}
-	t.tracked, t.state, t.ring, t.stacks = nil, nil, nil, nil
+	t.tracked, t.state, t.ring, t.stacks, t.lost, t.calib = nil, nil, nil, nil, nil, nil
 	t.fs.close()
 }
 

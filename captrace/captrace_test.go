@@ -1,6 +1,7 @@
 package captrace
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"strconv"
@@ -191,5 +192,171 @@ format:
 	want := map[string]int16{"common_type": 0, "common_pid": 4, "filename": 8, "pid": 12, "comm": 16}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// cpu0.stats and cpu1.stats are per_cpu/cpuN/stats of an instance whose
+// 8 KiB buffer took a second of sched_switch events unread.
+func TestParseLost(t *testing.T) {
+	total := 0
+	for _, f := range []string{"testdata/cpu0.stats", "testdata/cpu1.stats"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := parseLost(string(data))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		total += n
+	}
+	if total != 720+420 {
+		t.Errorf("lost %d, want %d", total, 720+420)
+	}
+	for _, tc := range []struct {
+		name, stats string
+		lost        int
+		fails       bool
+	}{
+		{"none lost", "entries: 3\noverrun: 0\ncommit overrun: 0\ndropped events: 0\n", 0, false},
+		{"all three count", "overrun: 5\ncommit overrun: 2\ndropped events: 1\nread events: 40\n", 8, false},
+		{"no counts at all", "entries: 3\nbytes: 10\n", 0, true},
+		{"not a number", "overrun: many\n", 0, true},
+	} {
+		n, err := parseLost(tc.stats)
+		if (err != nil) != tc.fails || n != tc.lost {
+			t.Errorf("%s: %d, %v; want %d, failure %v", tc.name, n, err, tc.lost, tc.fails)
+		}
+	}
+}
+
+func TestBufferKB(t *testing.T) {
+	for cpus, want := range map[int]int{0: 16384, 1: 16384, 2: 16384, 4: 16384, 8: 8192, 16: 4096, 256: 4096} {
+		if got := bufferKB(cpus); got != want {
+			t.Errorf("bufferKB(%d) = %d, want %d", cpus, got, want)
+		}
+	}
+}
+
+// Stacks as BPF gives them where the kernel hides its addresses: the
+// calibration's two mappings (a writable one, mprotect making one
+// writable) share the tracepoint's frames, cap_capable and the accounting
+// function, then part; its capset is the same whoever calls it.
+func TestResolveStackWithoutSymbols(t *testing.T) {
+	const tp, capable, account, capset = 0xffffffffa0001000, 0xffffffffa0002000, 0xffffffffa0003000, 0xffffffffa0005000
+	mmapStack := []uint64{tp, capable, account, 0xffffffffa0010000, 0xffffffffa0020000}
+	mprotectStack := []uint64{tp, capable, account, 0xffffffffa0030000, 0xffffffffa0040000}
+	capsetStack := []uint64{tp, capable, capset, 0xffffffffa0070000}
+	prefix := sharedFrames(mmapStack, mprotectStack)
+	if want := []uint64{tp, capable, account}; !reflect.DeepEqual(prefix, want) {
+		t.Fatalf("shared frames %x, want %x", prefix, want)
+	}
+	known := []knownStack{
+		{prefix, []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{capsetStack, []string{"cap_capable", "cap_capset"}},
+		{nil, []string{"cap_capable", "__sys_setuid"}}, // not caught: matches nothing
+	}
+	for _, tc := range []struct {
+		name  string
+		ips   []uint64
+		audit Audit
+	}{
+		{"the same mmap", mmapStack, NoAudit},
+		{"brk, another caller", []uint64{tp, capable, account, 0xffffffffa0050000}, NoAudit},
+		{"capset", capsetStack, PathChoice},
+		{"a raw socket", []uint64{tp, capable, 0xffffffffa0004000, 0xffffffffa0060000}, Unknown},
+		{"shorter than the shared frames", []uint64{tp, capable}, Unknown},
+	} {
+		a, _ := Classify(resolveStack(tc.ips, nil, known))
+		if a != tc.audit {
+			t.Errorf("%s: %v, want %v", tc.name, a, tc.audit)
+		}
+	}
+	// Without a calibration, nothing is known.
+	if s := resolveStack(mmapStack, nil, nil); s != nil {
+		t.Errorf("uncalibrated: %q", s)
+	}
+	// With symbols, the frames are named.
+	syms := kallsyms{{tp, "perf_trace_run_bpf_submit"}, {capable, "cap_capable"}, {account, "security_vm_enough_memory_mm"}, {0xffffffffa0004000, "security_capable"}}
+	if a, where := Classify(resolveStack(mmapStack, syms, nil)); a != NoAudit || where != "security_vm_enough_memory_mm" {
+		t.Errorf("with symbols: %v %q", a, where)
+	}
+	for _, tc := range []struct {
+		name string
+		a, b []uint64
+	}{
+		{"the same stack twice", mmapStack, mmapStack},
+		{"one frame shared", []uint64{tp, 1}, []uint64{tp, 2}},
+		{"one a prefix of the other", mmapStack[:3], mmapStack},
+		{"one missing", nil, mmapStack},
+	} {
+		if p := sharedFrames(tc.a, tc.b); p != nil {
+			t.Errorf("%s: shared frames %x, want none", tc.name, p)
+		}
+	}
+}
+
+func TestProbablyHarmless(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ev   Event
+		exit int
+		want bool
+	}{
+		{"cap_sys_admin, no stack, exit 0", Event{Kind: Check, Cap: 21}, 0, true},
+		{"the command failed", Event{Kind: Check, Cap: 21}, 1, false},
+		{"another capability", Event{Kind: Check, Cap: 13}, 0, false},
+		{"granted", Event{Kind: Check, Cap: 21, Granted: true}, 0, false},
+		{"a stack that names nothing known", Event{Kind: Check, Cap: 21, Stack: []string{"x"}}, 0, false},
+		{"not a check", Event{Kind: Fork, Cap: 21}, 0, false},
+	} {
+		if got := ProbablyHarmless(tc.ev, tc.exit); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// bpf-raw-stacks.json is what the BPF method recorded while a probe ran as
+// nobody (capset, setuid and setgid to its own ids, a raw socket, sh's
+// path walk and every mapping before): the calibration's stacks and each
+// denied check's, as addresses (made relative), with the names
+// /proc/kallsyms gave them. Without the names, the calibration must tell
+// apart exactly the checks the names say a program goes on without.
+func TestRecordedRawStacks(t *testing.T) {
+	data, err := os.ReadFile("testdata/bpf-raw-stacks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Calibration map[string][]uint64
+		Checks      []struct {
+			Cap    int
+			Frames []uint64
+			Names  []string
+		}
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	var known []knownStack
+	for fn, frames := range rec.Calibration {
+		known = append(known, knownStack{frames, []string{"cap_capable", fn}})
+	}
+	told := map[Audit]int{}
+	for i, c := range rec.Checks {
+		wantAudit, wantWhere := Classify(c.Names)
+		a, where := Classify(resolveStack(c.Frames, nil, known))
+		told[a]++
+		switch {
+		case wantAudit == NoAudit || wantAudit == PathChoice:
+			if a != wantAudit || where != wantWhere {
+				t.Errorf("check %d (cap %d, %q): %v %q without names, want %v %q", i, c.Cap, c.Names, a, where, wantAudit, wantWhere)
+			}
+		case a != Unknown:
+			t.Errorf("check %d (cap %d, %q): %v %q without names, want unknown", i, c.Cap, c.Names, a, where)
+		}
+	}
+	if want := map[Audit]int{NoAudit: 22, PathChoice: 3, Unknown: 13}; !reflect.DeepEqual(told, want) {
+		t.Errorf("told %v, want %v", told, want)
 	}
 }

@@ -50,6 +50,16 @@ const (
 	PathChoice
 )
 
+// ProbablyHarmless says whether a denied check with no kernel stack to
+// tell by can be left out of what a command needs: a cap_sys_admin check
+// in a command that went on to exit 0. Every writable mapping asks for
+// cap_sys_admin noaudit, so without stacks most such denials are those;
+// a command that needed cap_sys_admin and went without would most often
+// fail.
+func ProbablyHarmless(ev Event, exitCode int) bool {
+	return ev.Kind == Check && !ev.Granted && ev.Stack == nil && ev.Cap == capSysAdmin && exitCode == 0
+}
+
 // capabilityAPI are the kernel's wrappers between a caller and cap_capable;
 // the first frame past them is where the check was made.
 var capabilityAPI = map[string]bool{

@@ -14,7 +14,7 @@ img=${PAM_GOCAP_IMAGES:-pam-gocap}
 
 started=
 cleanup() {
-	docker rm -f "$name" "$name-directory" >/dev/null 2>&1 || true
+	docker rm -f "$name" "$name-directory" "$name-noaddr" >/dev/null 2>&1 || true
 	docker network rm "$name" >/dev/null 2>&1 || true
 	[ -z "$started" ] || bash docker/engine.sh stop
 }
@@ -25,10 +25,12 @@ bash docker/base-image.sh debian:bookworm-slim
 
 make -s deb
 rm -rf $ctx && mkdir -p $ctx
-cp docker/setup.sh docker/scenarios.sh docker/trace-scenarios.sh docker/trace-hostile.sh docker/checks.sh docker/demo.sh $ctx/
+cp docker/setup.sh docker/scenarios.sh docker/trace-scenarios.sh docker/trace-hostile.sh docker/trace-programs.sh docker/checks.sh docker/demo.sh $ctx/
 cp build/pam-gocap_*.deb $ctx/pam-gocap.deb
 ${CC:-cc} -O2 -Wall -o $ctx/rawprobe docker/c/rawprobe.c
 ${CC:-cc} -O2 -Wall -pthread -o $ctx/forkprobe docker/c/forkprobe.c
+${CC:-cc} -O2 -Wall -o $ctx/bind80 docker/c/bind80.c
+${CC:-cc} -O2 -Wall -o $ctx/mmapload docker/c/mmapload.c
 ${CC:-cc} -O2 -Wall -o $ctx/deferhost docker/c/deferhost.c -lpam
 ${CC:-cc} -O2 -Wall -o $ctx/fakehelper tests/c/fakehelper.c
 ${CC:-cc} -O2 -Wall -o $ctx/tiocsti docker/c/tiocsti.c
@@ -76,18 +78,29 @@ fi
 
 # trace: tracefs and BPF need SYS_ADMIN and no seccomp or AppArmor profile
 # (Docker here refuses --privileged); SYSLOG shows kernel addresses, for
-# BPF's stacks. ICMP datagram sockets are off, so ping needs cap_net_raw.
-# DAC_READ_SEARCH, which Docker leaves out, for the narrower of the two
-# capabilities that let a user read a file.
+# BPF's stacks. ICMP datagram sockets are off, so ping needs cap_net_raw,
+# and ports below 1024 need cap_net_bind_service. The program table needs
+# the capabilities it grants in the Bounding set (NET_ADMIN, SYS_NICE,
+# DAC_READ_SEARCH), and runs again in a second container without SYSLOG.
 if [ "$mode" = trace ]; then
-	docker run -d --name "$name" --hostname gocap-trace --cap-add SYS_ADMIN --cap-add SYSLOG --cap-add DAC_READ_SEARCH \
-		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-		--sysctl net.ipv4.ping_group_range="1 0" "$img/test" sleep infinity >/dev/null
-	docker exec "$name" sh -c 'rsyslogd && /usr/sbin/sshd'
+	trace_container() { # trace_container NAME [--cap-add SYSLOG]
+		local n=$1
+		shift
+		docker run -d --name "$n" --hostname gocap-trace --cap-add SYS_ADMIN "$@" \
+			--cap-add NET_ADMIN --cap-add SYS_NICE --cap-add DAC_READ_SEARCH \
+			--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+			--sysctl net.ipv4.ping_group_range="1 0" --sysctl net.ipv4.ip_unprivileged_port_start=1024 \
+			"$img/test" sleep infinity >/dev/null
+		docker exec "$n" sh -c 'rsyslogd && /usr/sbin/sshd'
+	}
+	trace_container "$name" --cap-add SYSLOG
+	trace_container "$name-noaddr"
 	status=0
 	docker exec "$name" /opt/pam-gocap-test/trace-scenarios.sh | tee build/docker-trace.log || status=1
+	docker exec "$name" /opt/pam-gocap-test/trace-programs.sh | tee build/docker-trace-programs.log || status=1
+	docker exec "$name-noaddr" /opt/pam-gocap-test/trace-programs.sh | tee build/docker-trace-programs-noaddr.log || status=1
 	docker exec "$name" /opt/pam-gocap-test/trace-hostile.sh | tee build/docker-trace-hostile.log || status=1
-	cat build/docker-trace.log build/docker-trace-hostile.log |
+	cat build/docker-trace.log build/docker-trace-programs.log build/docker-trace-programs-noaddr.log build/docker-trace-hostile.log |
 		awk '/ passed, .* failed$/ { p += $1; f += $3 } END { printf "trace: %d passed, %d failed\n", p, f }'
 	exit $status
 fi

@@ -126,10 +126,11 @@ type CapUse struct {
 	// suggested (cap_dac_read_search, the narrower, where the session's
 	// Bounding set has it).
 	Either int `json:"denied_other_suffices"`
-	// Unknown counts checks that cannot be told apart from the noaudit
-	// check every mapping makes (cap_sys_admin with no stack): never
-	// suggested.
-	Unknown  int      `json:"unknown"`
+	// Unknown counts cap_sys_admin checks that cannot be told apart
+	// from the noaudit check every mapping makes: denials with no kernel
+	// stack in a command that exited 0, and for root every grant (a
+	// granted check has no stack). Never suggested.
+	Unknown  int      `json:"denied_unknown"`
 	Programs []string `json:"programs"`
 	Where    []string `json:"where"` // kernel functions that asked and were denied
 	// Needed is whether a denial (for root, a grant) was a real
@@ -199,11 +200,21 @@ func Build(in Input) *Report {
 	}
 	bounding := in.Bounding &^ ruleIAB.Bound
 	// Of each pair, the check that is not needed: cap_dac_override's,
-	// unless cap_dac_read_search is outside the Bounding set and
-	// cap_dac_override is not.
+	// unless the program needs cap_dac_override anyway (a write), which
+	// does for both, or cap_dac_read_search is outside the Bounding set
+	// and cap_dac_override is not.
+	pairs := dacPairs(in.Events)
+	overrideAnyway := map[string]bool{}
+	for i, ev := range in.Events {
+		if _, paired := pairs[i]; ev.Kind == captrace.Check && ev.Cap == capDACOverride && !ev.Granted && !paired {
+			if audit, _ := captrace.Classify(ev.Stack); audit == captrace.Audited || audit == captrace.Unknown {
+				overrideAnyway[programs[i]] = true
+			}
+		}
+	}
 	other := map[int]bool{}
-	for second, first := range dacPairs(in.Events) {
-		if bounding&(1<<capDACReadSearch) == 0 && bounding&(1<<capDACOverride) != 0 {
+	for second, first := range pairs {
+		if overrideAnyway[programs[first]] || bounding&(1<<capDACReadSearch) == 0 && bounding&(1<<capDACOverride) != 0 {
 			other[first] = true
 		} else {
 			other[second] = true
@@ -249,6 +260,11 @@ func Build(in Input) *Report {
 			case captrace.PathChoice:
 				u.PathChoice++
 				continue
+			case captrace.Unknown:
+				if captrace.ProbablyHarmless(ev, in.ExitCode) {
+					u.Unknown++
+					continue
+				}
 			}
 			if other[i] {
 				u.Either++

@@ -152,12 +152,19 @@ func TestBuild(t *testing.T) {
 		{
 			// A write asks for cap_dac_override alone; after a read
 			// check another check came between.
-			name: "cap_dac_override alone",
-			in: Input{User: "dave", Events: run("/usr/bin/touch", denied(1, perm),
-				denied(2, perm), denied(21, mmap), denied(1, perm))},
+			name:   "cap_dac_override alone",
+			in:     Input{User: "dave", Events: run("/usr/bin/touch", denied(2, perm), denied(21, mmap), denied(1, perm))},
 			denied: []string{"cap_dac_override", "cap_dac_read_search"}, conf: "cap_dac_override,cap_dac_read_search dave",
 			setcap: []string{"setcap cap_dac_override,cap_dac_read_search=ie /usr/bin/touch",
 				"setcap cap_dac_override,cap_dac_read_search=ep /usr/bin/touch"},
+		},
+		{
+			// A search of /root, then a file created there: the write
+			// needs cap_dac_override, which does for the search too.
+			name:   "cap_dac_override needed anyway",
+			in:     Input{User: "dave", Events: run("/usr/bin/touch", denied(2, perm), denied(1, perm), denied(21, mmap), denied(1, perm))},
+			denied: []string{"cap_dac_override"}, conf: "cap_dac_override dave",
+			setcap: []string{"setcap cap_dac_override=ie /usr/bin/touch", "setcap cap_dac_override=ep /usr/bin/touch"},
 		},
 		{
 			// bash's builtin kill: no setcap on bash, an Ambient rule.
@@ -212,6 +219,26 @@ func TestBuild(t *testing.T) {
 					t.Error("not refused")
 				}
 			},
+		},
+		{
+			// BPF without the kernel's addresses: a cap_sys_admin denial
+			// with no stack, in a command that exited 0, is probably a
+			// mapping's noaudit check; in one that failed it may be why.
+			name:   "no stacks, exit 0",
+			in:     Input{User: "dave", Events: run("/usr/bin/ping", denied(13, nil), denied(21, nil), denied(21, nil))},
+			denied: []string{"cap_net_raw"}, conf: "cap_net_raw dave",
+			setcap: []string{"setcap cap_net_raw=ie /usr/bin/ping", "setcap cap_net_raw=ep /usr/bin/ping"},
+			check: func(t *testing.T, r *Report) {
+				if u := r.Capabilities[1]; u.Unknown != 2 || u.Needed {
+					t.Errorf("cap_sys_admin %+v", u)
+				}
+			},
+		},
+		{
+			name:   "no stacks, exit 1",
+			in:     Input{User: "dave", ExitCode: 1, Events: run("/usr/bin/unshare", denied(21, nil))},
+			denied: []string{"cap_sys_admin"}, conf: "cap_sys_admin dave",
+			setcap: []string{"setcap cap_sys_admin=ie /usr/bin/unshare", "setcap cap_sys_admin=ep /usr/bin/unshare"},
 		},
 		{
 			name:   "lost events",

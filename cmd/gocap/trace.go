@@ -143,7 +143,7 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		return exitTraceFailed
 	}
 	in := reportInput(o, spec.Path, ex, sys)
-	in.Via, in.ExitCode, in.Events = t.Method(), res.Status, events
+	in.Via, in.ExitCode, in.Events, in.Lost = t.Method(), res.Status, events, t.Lost()
 	for _, p := range res.StillRunning {
 		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
 	}
@@ -309,6 +309,9 @@ func (r traceText) writeText(w io.Writer) {
 			by += " (" + terminalList(u.Where) + ")"
 		}
 		skipped := u.NoAudit + u.PathChoice + u.Either
+		if u.Denied > 0 {
+			skipped += u.Unknown
+		}
 		switch {
 		case u.Denied == 0:
 		case u.NoAudit == u.Denied:
@@ -322,8 +325,11 @@ func (r traceText) writeText(w io.Writer) {
 		case skipped > 0:
 			by += fmt.Sprintf(": %d of %d denials needed", u.Denied-skipped, u.Denied)
 		}
-		if u.Unknown > 0 {
-			by += fmt.Sprintf("; %d unknown, probably harmless (every mapping asks for it noaudit, and with no kernel stack the two cannot be told apart)", u.Unknown)
+		switch {
+		case u.Unknown > 0 && u.Granted > 0 && u.Denied == 0:
+			by += fmt.Sprintf("; %d unknown, probably harmless (every mapping asks for it noaudit, and a granted check has no kernel stack to tell by)", u.Unknown)
+		case u.Unknown > 0:
+			by += fmt.Sprintf("; %d unknown, probably harmless (no kernel stack to tell a noaudit check by, and the command exited 0)", u.Unknown)
 		}
 		fmt.Fprintf(w, "%-22s %7d %8d %7d  %s\n", u.Name, u.Checks, u.Granted, u.Denied, by)
 	}

@@ -174,7 +174,7 @@ func TestTraceUsage(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"trace"}, 2, "give the command to run after --"},
-		{[]string{"trace", "--via", "kprobe", "--", "true"}, 2, "--via is tracepoint or bpf"},
+		{[]string{"trace", "--via", "kprobe", "--", "true"}, 2, "--via is bpf or tracepoint"},
 		{[]string{"trace", "--format", "xml", "--", "true"}, 2, "--format is text or json"},
 		{[]string{"trace", "--", "/nonexistent/cmd"}, 127, "/nonexistent/cmd"},
 		{[]string{"trace", "--", "no-such-command-here"}, 127, "executable file not found"},
@@ -326,6 +326,53 @@ func TestHelp(t *testing.T) {
 		out, errOut, code := gocap(args...)
 		if code != 0 || !strings.HasPrefix(out, "usage:\n") || errOut != "" {
 			t.Errorf("gocap %q: exit %d, stdout %.40q, stderr %q; want 0 and the usage on stdout", args, code, out, errOut)
+		}
+	}
+}
+
+// A trace that lost events suggests nothing and says why; checks with no
+// stack to tell by are reported as unknown, probably harmless.
+func TestTraceReportLostAndUnknown(t *testing.T) {
+	o := &traceOptions{user: "erin", config: "testdata/clean.conf", command: []string{"sh", "-c", "probe"}}
+	var ex *Explanation
+	sys := fakeSystem{testOS}
+	ex, err := explain(o.user, moduleArgv(o.args, o.config), "", sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var noStacks []captrace.Event
+	for _, ev := range probeEvents("/opt/probe") {
+		ev.Stack = nil
+		noStacks = append(noStacks, ev)
+	}
+	for _, tc := range []struct {
+		name   string
+		events []captrace.Event
+		lost   int
+		want   []string
+		absent string
+	}{
+		{"lost", probeEvents("/opt/probe"), 42, []string{"the trace lost 42 events", "cap_net_raw"}, "setcap"},
+		{"lost, no checks", nil, 3, []string{"the trace lost 3 events"}, "no capability checks"},
+		{"no stacks", noStacks, 0, []string{"2 unknown, probably harmless", "setcap cap_net_raw=ie /opt/probe"}, "cap_sys_admin="},
+	} {
+		in := reportInput(o, "/opt/tool", ex, sys)
+		in.Via, in.ExitCode, in.Events, in.Lost, in.Files = "bpf", 0, tc.events, tc.lost, testFiles{}
+		var out bytes.Buffer
+		writeReport(&out, "text", traceText{report.Build(in)})
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: no %q in:\n%s", tc.name, w, out.String())
+			}
+		}
+		if strings.Contains(out.String(), tc.absent) {
+			t.Errorf("%s: %q in:\n%s", tc.name, tc.absent, out.String())
+		}
+		out.Reset()
+		writeReport(&out, "json", traceText{report.Build(in)})
+		var back map[string]any
+		if err := json.Unmarshal(out.Bytes(), &back); err != nil || back["lost_events"] != float64(tc.lost) || (tc.lost > 0 && back["suggest"] != nil) {
+			t.Errorf("%s: json %s", tc.name, out.String())
 		}
 	}
 }
