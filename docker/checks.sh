@@ -16,3 +16,20 @@ summary() {
 inh() { sed -n 's/^CapInh:\s*//p'; }
 # ms_since T0: milliseconds since T0, a `date +%s%N`.
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# For expect: spawn_login starts login and waits for its prompt. Debian
+# 13's login (util-linux's) now and then ends before it prompts when it
+# runs on expect's pseudo-terminal (SIGHUP); it is started again, up to 10 times.
+SPAWN_LOGIN='proc spawn_login {} {
+	global spawn_id
+	for {set i 0} {$i < 10} {incr i} {
+		spawn login
+		set prompted 0
+		expect {
+			"login: " { set prompted 1 }
+			eof { catch wait }
+		}
+		if {$prompted} return
+	}
+	puts "login ended before its prompt 10 times"
+	exit 1
+}'
