@@ -18,8 +18,11 @@ for r in "${releases[@]}"; do
 	bash docker/base-image.sh "debian:$r-slim"
 	mkdir -p "build/docker/$r"
 done
-# Built once, here: every lane installs this .deb.
-make -s deb
+# Built once, here: every lane installs this .deb (PAM_GOCAP_DEB) and
+# runs the differences tests against this test build.
+make -s deb "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost"
+cp build/pam-gocap_*.deb build/docker/pam-gocap.deb
+export PAM_GOCAP_DEB=$PWD/build/docker/pam-gocap.deb
 
 # job RELEASE MODE: one run.sh run, timed, its output kept; the lane goes
 # on after a failure, so that every count is printed.

@@ -70,10 +70,16 @@ if [ "$mode" = build ]; then
 	exit $status
 fi
 
-make -s deb
+# The package: PAM_GOCAP_DEB when a driver (releases.sh) built it once for
+# every run, or built here.
+deb=${PAM_GOCAP_DEB:-}
+if [ -z "$deb" ]; then
+	make -s deb
+	deb=$(ls build/pam-gocap_*.deb)
+fi
 rm -rf "$ctx" && mkdir -p "$ctx"
 cp docker/setup.sh docker/scenarios.sh docker/trace-scenarios.sh docker/checks.sh docker/demo.sh "$ctx/"
-cp build/pam-gocap_*.deb "$ctx/pam-gocap.deb"
+cp "$deb" "$ctx/pam-gocap.deb"
 ${CC:-cc} -O2 -Wall -o "$ctx/rawprobe" docker/c/rawprobe.c
 ${CC:-cc} -O2 -Wall -pthread -o "$ctx/forkprobe" docker/c/forkprobe.c
 ${CC:-cc} -O2 -Wall -o "$ctx/deferhost" docker/c/deferhost.c -lpam
@@ -158,7 +164,8 @@ test)
 	# The README's differences from pam_cap.so, against this release's
 	# pam_cap.so: the module tests that pin them (tests/differential_test.go),
 	# built here, in a container of the image that may unshare and mount.
-	make -s "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost"
+	[ -n "${PAM_GOCAP_DEB:-}" ] ||
+		make -s "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost"
 	go test -c -o "$out/tests.test" ./tests
 	docker run --rm --name "$name-differences" --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
 		-v "$PWD/build/test:$PWD/build/test:ro" -v "$PWD/$out/tests.test:/usr/local/bin/tests.test:ro" \
