@@ -19,7 +19,7 @@ HELPER     ?= $(LIBEXECDIR)/pam_gocap/pam_gocap-helper
 
 GO        ?= go
 ifeq ($(shell $(GO) version 2>/dev/null),)
-$(error Go 1.22 or later is needed to build pam_gocap (go.dev/dl, or Debian's bookworm-backports))
+$(error Go 1.24 or later is needed to build pam_gocap (Debian 13's golang-go, or go.dev/dl))
 endif
 GOFLAGS   ?= -trimpath
 SO_LDFLAGS = -s -w -extldflags=-Wl,--version-script=$(CURDIR)/pam_gocap.map
@@ -148,27 +148,33 @@ test-package: deps-test $(DEB)
 # package is not an upload to Debian, so there is no ITP bug to close.
 LINTIAN_ACCEPTED = hardening-no-fortify-functions,no-manual-page,initial-upload-closes-no-bugs
 
-# su, login, sshd and pamtester in a Debian 12 container, pam_cap.so beside.
+# The Debian releases the Docker harness runs on.
+RELEASES = bookworm trixie
+
+# su, login, sshd and pamtester, pam_cap.so beside, gocap trace and the
+# directory clients, in containers of each release side by side; and the
+# package built by Debian 13's own toolchain (docker/releases.sh).
 docker-test: deps-build deps-docker
-	bash docker/run.sh test
-	bash docker/run.sh trace
-	bash docker/run.sh ldap
+	bash docker/releases.sh $(RELEASES)
 
 # gocap trace in a container that may trace, by both methods.
 trace-test: deps-build deps-docker
-	bash docker/run.sh trace
+	for r in $(RELEASES); do bash docker/run.sh trace $$r || exit 1; done
 
-# @group rules for users and groups from a slapd directory, up and down.
+# @group rules for users and groups from a slapd directory, up and down,
+# through nslcd and through sssd.
 ldap-test: deps-build deps-docker
-	bash docker/run.sh ldap
+	for r in $(RELEASES); do bash docker/run.sh ldap $$r || exit 1; done
 
-# Build, start a container, log two users in over ssh, show what they got.
+# Build, start a Debian 12 container, log two users in over ssh, show what
+# they got.
 demo: deps-build deps-docker
 	bash docker/run.sh demo
 
 # Policy and the command: pure Go, no cgo, no root.
 test-unit: | deps-build
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 	bash tests/build-constraints.sh
 	CGO_ENABLED=0 $(GO) test -count=1 ./capconf/... ./captrace/... ./cmd/gocap/... ./internal/...
 

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# base-image.sh IMAGE: make sure the Debian 12 base image IMAGE (the
-# Dockerfile's FROM) exists. Where a registry answers it is pulled; where
+# base-image.sh IMAGE: make sure the Debian base image IMAGE (the
+# Dockerfiles' FROM, debian:RELEASE-slim for bookworm or trixie) exists. Where a registry answers it is pulled; where
 # none does, debootstrap builds it from the apt mirror this machine is
 # already configured with, and docker import loads it under that name.
 set -euo pipefail
-image=${1:?usage: base-image.sh IMAGE}
+image=${1:?usage: base-image.sh debian:RELEASE-slim}
+release=${image#debian:}
+release=${release%-slim}
+case $release in
+bookworm | trixie) ;;
+*) echo "base-image: $image is not debian:bookworm-slim or debian:trixie-slim" >&2; exit 2 ;;
+esac
 docker image inspect "$image" >/dev/null 2>&1 && exit 0
 timeout 60 docker pull -q "$image" >/dev/null 2>&1 && exit 0
 
@@ -29,8 +35,8 @@ cleanup() {
 	rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
-echo "base-image: debootstrap bookworm from the configured mirror" >&2
-debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
+echo "base-image: debootstrap $release from the configured mirror" >&2
+debootstrap --variant=minbase "$release" "$root" "$mirror" >/dev/null
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 tar -C "$root" --one-file-system -c . | docker import - "$image" >/dev/null
 echo "base-image: $image ready" >&2

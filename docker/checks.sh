@@ -16,3 +16,23 @@ summary() {
 inh() { sed -n 's/^CapInh:\s*//p'; }
 # ms_since T0: milliseconds since T0, a `date +%s%N`.
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# For expect: spawn_login starts login and waits for its prompt. Debian
+# 13's login (util-linux's) closes the terminal and opens it again before
+# it prompts; when expect reads the terminal in that moment, login dies of
+# SIGHUP (a third of the starts here). So expect waits half a second before
+# it reads, and starts login again, up to 10 times, if it died all the same.
+SPAWN_LOGIN='proc spawn_login {} {
+	global spawn_id
+	for {set i 0} {$i < 10} {incr i} {
+		spawn login
+		after 500
+		set prompted 0
+		expect {
+			"login: " { set prompted 1 }
+			eof { catch wait }
+		}
+		if {$prompted} return
+	}
+	puts "login ended before its prompt 10 times"
+	exit 1
+}'

@@ -194,10 +194,10 @@ done
 
 # 3 and 5. console login on a pseudo-terminal, with a password.
 for u in alice carol; do
-	out=$(expect -c "
+	out=$(expect -c "$SPAWN_LOGIN
 		set timeout 15
-		spawn login
-		expect \"login: \" { send \"$u\r\" }
+		spawn_login
+		send \"$u\r\"
 		expect \"Password: \" { send \"secret-$u\r\" }
 		expect -re {\\\$ $} { send \"grep CapInh /proc/self/status; rawprobe; exit\r\" }
 		expect eof" | tr -d '\r')
@@ -260,10 +260,10 @@ session_caps() { # session_caps HOST -> "Inh only", "Inh + Amb" or "nothing"
 	local out
 	case $1 in
 	su) out=$(su - bob -c 'grep -E "^Cap(Inh|Amb)" /proc/self/status') ;;
-	login) out=$(expect -c "
+	login) out=$(expect -c "$SPAWN_LOGIN
 		set timeout 15
-		spawn login
-		expect \"login: \" { send \"bob\r\" }
+		spawn_login
+		send \"bob\r\"
 		expect \"Password: \" { send \"secret-bob\r\" }
 		expect -re {\\\$ $} { send \"grep -E '^Cap(Inh|Amb)' /proc/self/status; exit\r\" }
 		expect eof" | tr -d '\r') ;;

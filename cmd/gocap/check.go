@@ -95,24 +95,28 @@ func check(path string, args capconf.Args, sys system) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	files := []string{path}
 	if !args.NoDropIns {
-		c.dropIns(path + ".d")
+		files = append(files, c.dropIns(path+".d")...)
 	}
+	c.denyByGroup()
+	c.sortFindings(files)
 	c.path = path
 	c.moduleArgs()
 	return c.findings, nil
 }
 
-// dropIns checks the drop-in directory and its files as the module does.
-func (c *checker) dropIns(path string) {
+// dropIns checks the drop-in directory and its files as the module does,
+// and returns the directory's path and then theirs, in the order read.
+func (c *checker) dropIns(path string) []string {
 	dir, err := c.sys.OpenDropIns(path)
 	if err != nil {
 		c.path = path
 		c.fileError("pam_gocap grants nothing while this directory is refused: %v", err)
-		return
+		return []string{path}
 	}
 	if dir == nil {
-		return
+		return nil
 	}
 	defer dir.Close()
 	for i, file := range dir.Paths() {
@@ -128,6 +132,7 @@ func (c *checker) dropIns(path string) {
 			c.fileError("%v", err)
 		}
 	}
+	return append([]string{path}, dir.Paths()...)
 }
 
 // file checks one rules file of the set, opened by open, and sorts its
@@ -182,7 +187,14 @@ type checker struct {
 	findings []Finding
 	users    map[string]place // user name: where it is first named
 	groups   map[string]place
-	star     place // the first line with "*"
+	star     place        // the first line with "*"
+	rules    []placedRule // every rule of the set, in the order read
+}
+
+// placedRule is a rule and the file of the set it is in.
+type placedRule struct {
+	file string
+	rule *capconf.Rule
 }
 
 // place is a line of a file of the set; the zero place is none.
@@ -209,6 +221,7 @@ func (c *checker) fileError(format string, args ...any) {
 }
 
 func (c *checker) rule(r *capconf.Rule) {
+	c.rules = append(c.rules, placedRule{c.path, r})
 	if c.star.line > 0 {
 		c.add(r.Line, 1, "warning", fmt.Sprintf("never matches: %s already matches every user", c.ref(c.star)))
 		return
@@ -323,4 +336,100 @@ func isCapName(s string) bool {
 
 func isNumber(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// denyByGroup warns about a rule that denies by group ("none @g", or only
+// "!" drops) when a later rule would give members of the group more: "*",
+// a user NSS places in the group, or else default=. Such a rule denies
+// only while NSS can tell who is in the group; when it cannot (the
+// group's directory out of reach, and no cache that knows), the rule does
+// not match and the later one applies.
+func (c *checker) denyByGroup() {
+	for i, d := range c.rules {
+		if drops, denies := capconf.Denies(d.rule.Caps.Text); denies {
+			c.path = d.file
+			for _, w := range d.rule.Who {
+				group, isGroup := strings.CutPrefix(w.Text, "@")
+				if !isGroup {
+					continue
+				}
+				if instead := c.grantsGroupMore(c.rules[i+1:], group, drops); instead != "" {
+					c.add(d.rule.Line, w.Col, "warning", fmt.Sprintf("%q for group %q holds only while NSS can tell who is in it: "+
+						"when it cannot (its directory out of reach), %s instead; deny by user name, or grant by group",
+						d.rule.Caps.Text, group, instead))
+				}
+			}
+		}
+		if hasStar(d.rule) {
+			return // nothing after it matches
+		}
+	}
+}
+
+// grantsGroupMore names the first of later that would give a member of
+// group more than a rule dropping drops (capconf.GrantsMore), such as
+// `line 4 gives them "cap_net_raw"` (as seen from c.path), or default=
+// when no later rule names every user; "" when none would.
+func (c *checker) grantsGroupMore(later []placedRule, group string, drops uint64) string {
+	for _, l := range later {
+		matches := hasStar(l.rule)
+		for _, w := range l.rule.Who {
+			if !matches && !strings.HasPrefix(w.Text, "@") && c.inGroup(w.Text, group) {
+				matches = true
+			}
+		}
+		if matches && capconf.GrantsMore(l.rule.Caps.Text, drops) {
+			return fmt.Sprintf("%s gives them %q", c.ref(place{l.file, l.rule.Line}), l.rule.Caps.Text)
+		}
+		if hasStar(l.rule) {
+			return ""
+		}
+	}
+	if c.args.HasDefault && capconf.GrantsMore(c.args.Default, drops) {
+		return fmt.Sprintf("the module argument default=%s applies", c.args.Default)
+	}
+	return ""
+}
+
+// inGroup reports whether NSS places user in group now.
+func (c *checker) inGroup(user, group string) bool {
+	groups, err := c.sys.LookupUser(user)
+	if err != nil {
+		return false
+	}
+	names, err := groups()
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if n == group {
+			return true
+		}
+	}
+	return false
+}
+
+func hasStar(r *capconf.Rule) bool {
+	for _, w := range r.Who {
+		if w.Text == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// sortFindings orders the findings by file, in the order files are read
+// (a file not among them, the drop-in directory, first), then by line.
+func (c *checker) sortFindings(files []string) {
+	order := map[string]int{}
+	for i, f := range files {
+		order[f] = i + 1
+	}
+	sort.SliceStable(c.findings, func(i, j int) bool {
+		a, b := c.findings[i], c.findings[j]
+		if order[a.File] != order[b.File] {
+			return order[a.File] < order[b.File]
+		}
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
 }
