@@ -38,7 +38,7 @@ login_refused() { # login_refused USER: an ssh login that fails within the limit
 }
 # denied USER WANT: what pam_gocap applies to USER through deny.conf
 # ("none @contractors" before "cap_net_raw *"), from its audit line:
-# "iab=none from=/etc/security/deny.conf:1", or "nothing" when it logged no
+# 'iab=none from="/etc/security/deny.conf:1"', or "nothing" when it logged no
 # grant.
 denied() {
 	local before t0 line= ms
@@ -47,15 +47,15 @@ denied() {
 	pamtester deny "$1" authenticate setcred >/dev/null 2>&1
 	ms=$(ms_since $t0)
 	for _ in $(seq 20); do
-		line=$(tail -n +$((before + 1)) /var/log/auth.log | grep -F "pam_gocap(deny:setcred): grant user=$1 " | tail -n 1)
+		line=$(tail -n +$((before + 1)) /var/log/auth.log | grep -F "pam_gocap(deny:setcred): grant user=\"$1\" " | tail -n 1)
 		[ -n "$line" ] && break
 		sleep 0.1
 	done
-	[ -n "$line" ] && line=${line#*grant user=$1 } || line=nothing
+	[ -n "$line" ] && line=${line#*grant user=\"$1\" } || line=nothing
 	check "$PHASE: deny.conf for $1" "$line" "$2"
 	in_time "pamtester deny $1" "$ms"
 }
-ONE="iab=none from=/etc/security/deny.conf:1" TWO="iab=cap_net_raw from=/etc/security/deny.conf:2"
+ONE='iab=none from="/etc/security/deny.conf:1"' TWO='iab=cap_net_raw from="/etc/security/deny.conf:2"'
 # A local user whom a directory group lists (memberUid): nslcd puts lena
 # in dirops and liam in contractors; sssd answers group lists
 # (initgroups) for its own users only, so for it they are in neither.
