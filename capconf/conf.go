@@ -58,7 +58,7 @@ type reader struct {
 	file   string
 	src    io.Reader
 	start  int    // buf[start:end] is read and not yet returned
-	end    int    //
+	end    int    // (reads go to buf[end:])
 	err    error  // the last read's error, returned after buf[start:end]
 	long   []byte // a line longer than buf, put together
 	line   int
