@@ -22,11 +22,20 @@ const (
 //	user="NAME" iab=IAB from="FILE:LINE"
 //	user="NAME" iab=IAB from=default=
 func auditText(user, iab, where string) string {
-	from := "default="
-	if where != "" {
-		from = quoteField(where, maxAuditFrom)
+	// Built in one buffer, on the stack unless the names are long: one
+	// allocation, the text's.
+	var room [256]byte
+	b := append(room[:0], "user="...)
+	b = appendQuoted(b, user, maxAuditUser)
+	b = append(b, " iab="...)
+	b = append(b, iab...)
+	b = append(b, " from="...)
+	if where == "" {
+		b = append(b, "default="...)
+	} else {
+		b = appendQuoted(b, where, maxAuditFrom)
 	}
-	return "user=" + quoteField(user, maxAuditUser) + " iab=" + iab + " from=" + from
+	return string(b)
 }
 
 // quoteField quotes s for the audit line: between double quotes, with `"`
@@ -39,6 +48,11 @@ func auditText(user, iab, where string) string {
 // max bytes (to a character boundary) are quoted and "..." follows the
 // closing quote, where no name can put it.
 func quoteField(s string, max int) string {
+	return string(appendQuoted(make([]byte, 0, len(s)+8), s, max))
+}
+
+// appendQuoted appends quoteField(s, max) to b.
+func appendQuoted(b []byte, s string, max int) []byte {
 	cut := false
 	if len(s) > max {
 		n := max
@@ -48,7 +62,6 @@ func quoteField(s string, max int) string {
 		s, cut = s[:n], true
 	}
 	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(s)+8)
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -76,5 +89,5 @@ func quoteField(s string, max int) string {
 	if cut {
 		b = append(b, "..."...)
 	}
-	return string(b)
+	return b
 }

@@ -1,11 +1,12 @@
 package capconf
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
-	"sync"
+	"strconv"
+	"sync/atomic"
+	"unsafe"
 )
 
 // MaxLineLength is the longest line, in bytes without its line end, that
@@ -31,7 +32,10 @@ type Rule struct {
 }
 
 // Pos gives the rule's place as "file:line".
-func (r *Rule) Pos() string { return sprintf("%s:%d", r.File, r.Line) }
+func (r *Rule) Pos() string {
+	var room [20]byte
+	return r.File + ":" + string(strconv.AppendInt(room[:0], int64(r.Line), 10))
+}
 
 // LineError is a problem at a place in a file.
 type LineError struct {
@@ -46,10 +50,17 @@ func (e *LineError) Error() string {
 
 // reader splits capability.conf into lines and fields without copying, so
 // that finding the rule for a user in a long file allocates almost nothing.
+// It reads into a buffer of its own, one allocation with the reader, rather
+// than through a bufio.Reader: in a process that loads the module, each Go
+// size class a decision allocates from first takes a fresh span of the
+// heap, which the process then keeps (bench/limits.md).
 type reader struct {
 	file   string
-	br     *bufio.Reader
-	long   []byte // a line longer than br's buffer, put together
+	src    io.Reader
+	start  int    // buf[start:end] is read and not yet returned
+	end    int    // (reads go to buf[end:])
+	err    error  // the last read's error, returned after buf[start:end]
+	long   []byte // a line longer than buf, put together
 	line   int
 	crlf   bool     // the current line ended in "\r\n"
 	fields [][]byte // fields of the current line, valid until the next call
@@ -58,25 +69,81 @@ type reader struct {
 	// without splitting them: most lines of a long file name other users.
 	onlyUser bool
 	user     []byte
+	// Room for the fields and columns of short lines, so that these
+	// need no allocation of their own.
+	fieldRoom [8][]byte
+	colRoom   [8]int
+	buf       [readBufferSize]byte
 }
 
-// readBuffers keeps the readers' 4 KiB buffers between decisions: in a
-// host that runs many transactions they are most of what a decision
-// allocates, and every garbage collection they cause is time the host
-// waits.
-var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+// readBufferSize makes a reader, with the 8 bytes the heap puts before an
+// object this large that holds pointers, 4 KiB: a size class of its own.
+const readBufferSize = 4096 - 448
+
+// spareReader keeps one reader between decisions: in a host that runs
+// many transactions it is most of what a decision allocates, and every
+// garbage collection it causes is time the host waits.
+var spareReader atomic.Pointer[reader]
 
 func newReader(file string, r io.Reader) *reader {
-	br := readBuffers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return &reader{file: file, br: br}
+	rd := spareReader.Swap(nil)
+	if rd == nil {
+		rd = new(reader)
+	}
+	rd.file, rd.src = file, r
+	rd.fields, rd.cols = rd.fieldRoom[:0], rd.colRoom[:0]
+	return rd
 }
 
-// release gives the reader's buffer back; the reader is not used after.
+// release keeps the reader for the next one; it is not used after.
 func (r *reader) release() {
-	r.br.Reset(nil)
-	readBuffers.Put(r.br)
-	r.br = nil
+	*r = reader{}
+	spareReader.Store(r)
+}
+
+// errBufferFull is bufio.ErrBufferFull for reader.readSlice.
+var errBufferFull = errors.New("buffer full")
+
+// readSlice reads up to and including the next '\n', as bufio.Reader's
+// ReadSlice does: the bytes returned are valid until the next read; with
+// errBufferFull when the buffer filled first (they are then the whole
+// buffer), and with the read's error, once, at the end of what was read.
+func (r *reader) readSlice() ([]byte, error) {
+	for empty := 0; ; {
+		if i := bytes.IndexByte(r.buf[r.start:r.end], '\n'); i >= 0 {
+			text := r.buf[r.start : r.start+i+1]
+			r.start += i + 1
+			return text, nil
+		}
+		if r.err != nil {
+			text, err := r.buf[r.start:r.end], r.err
+			r.start, r.err = r.end, nil
+			return text, err
+		}
+		if r.start == 0 && r.end == len(r.buf) {
+			r.start = r.end
+			return r.buf[:], errBufferFull
+		}
+		if r.start > 0 {
+			r.end = copy(r.buf[:], r.buf[r.start:r.end])
+			r.start = 0
+		}
+		n, err := r.src.Read(r.buf[r.end:])
+		if n < 0 || n > len(r.buf)-r.end {
+			n, err = 0, errors.New("capconf: invalid count from Read")
+		}
+		r.end += n
+		switch {
+		case err != nil:
+			r.err = err
+		case n > 0:
+			empty = 0
+		default:
+			if empty++; empty >= 100 {
+				r.err = io.ErrNoProgress
+			}
+		}
+	}
 }
 
 // next moves to the next line that holds a rule. It returns io.EOF at the
@@ -103,19 +170,19 @@ func (r *reader) next() error {
 // reader's small buffer; a longer one is put together in r.long, up to the
 // limit, and the rest of a line over the limit is skipped unread.
 func (r *reader) readLine() ([]byte, error) {
-	text, err := r.br.ReadSlice('\n')
+	text, err := r.readSlice()
 	if len(text) == 0 && err == io.EOF {
 		return nil, io.EOF
 	}
 	r.line++
-	if errors.Is(err, bufio.ErrBufferFull) {
+	if err == errBufferFull {
 		r.long = append(r.long[:0], text...)
-		for errors.Is(err, bufio.ErrBufferFull) && len(r.long) <= MaxLineLength+len("\r\n") {
-			text, err = r.br.ReadSlice('\n')
+		for err == errBufferFull && len(r.long) <= MaxLineLength+len("\r\n") {
+			text, err = r.readSlice()
 			r.long = append(r.long, text...)
 		}
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = r.br.ReadSlice('\n')
+		for err == errBufferFull {
+			_, err = r.readSlice()
 		}
 		text = r.long
 	}
@@ -197,7 +264,8 @@ func FindRule(file string, r io.Reader, user string, groups Groups) (*Rule, erro
 func findRule(file string, r io.Reader, user string, groups Groups, missed func(group string, line int)) (*Rule, error) {
 	rd := newReader(file, r)
 	defer rd.release()
-	rd.onlyUser, rd.user = true, []byte(user)
+	// The reader only reads the name: a view of it, not a copy.
+	rd.onlyUser, rd.user = true, unsafe.Slice(unsafe.StringData(user), len(user))
 	var groupNames []string
 	groupsLoaded := false
 	for {

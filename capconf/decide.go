@@ -158,6 +158,9 @@ func (d *decider) logf(p Priority, format string, args ...any) {
 	d.answer.Logs = append(d.answer.Logs, LogLine{p, sprintf(format, args...)})
 }
 
+// debugf logs at LOG_DEBUG with the debug argument. Calls with arguments
+// check d.args.Debug themselves and call logf: the arguments, each put in
+// an interface, would cost allocations without it.
 func (d *decider) debugf(format string, args ...any) {
 	if d.args.Debug {
 		d.logf(LogDebug, format, args...)
@@ -200,17 +203,23 @@ func (d *decider) setcred(status UserStatus) {
 		from = where
 	case d.args.HasDefault:
 		caps, where = d.args.Default, "default="+d.args.Default
-		d.debugf("no rule for user %q: using default=%s", d.user, caps)
+		if d.args.Debug {
+			d.logf(LogDebug, "no rule for user %q: using default=%s", d.user, caps)
+		}
 	default:
 		return
 	}
 	switch caps {
 	case "all":
-		d.debugf("%s: \"all\": capabilities of user %q left as they are", where, d.user)
+		if d.args.Debug {
+			d.logf(LogDebug, "%s: \"all\": capabilities of user %q left as they are", where, d.user)
+		}
 		d.answer.Result = Success
 		return
 	case "none":
-		d.debugf("%s: \"none\": clearing the Inheritable set for user %q", where, d.user)
+		if d.args.Debug {
+			d.logf(LogDebug, "%s: \"none\": clearing the Inheritable set for user %q", where, d.user)
+		}
 		d.answer.Action = ClearInh
 		d.audit("none", from)
 		return
@@ -236,11 +245,15 @@ func (d *decider) setcred(status UserStatus) {
 	d.answer.IAB, d.answer.KeepCaps = iab, d.args.KeepCaps
 	d.audit(iab.String(), from)
 	if d.args.Defer {
-		d.debugf("%s: IAB %q for user %q deferred to pam_end", where, iab.String(), d.user)
+		if d.args.Debug {
+			d.logf(LogDebug, "%s: IAB %q for user %q deferred to pam_end", where, iab.String(), d.user)
+		}
 		d.answer.Action = DeferIAB
 		return
 	}
-	d.debugf("%s: applying IAB %q for user %q", where, iab.String(), d.user)
+	if d.args.Debug {
+		d.logf(LogDebug, "%s: applying IAB %q for user %q", where, iab.String(), d.user)
+	}
 	d.answer.Action = ApplyIAB
 	if iab.Amb != 0 {
 		d.logf(LogWarning, "%s: Ambient %s for user %q will not reach the session: the kernel clears Ambient when the host "+
@@ -260,6 +273,32 @@ func (d *decider) audit(iab, from string) {
 type missedGroup struct {
 	name, file string
 	line       int
+}
+
+// hasMissed reports whether group is in missed already.
+func hasMissed(missed []missedGroup, group string) bool {
+	for _, m := range missed {
+		if m.name == group {
+			return true
+		}
+	}
+	return false
+}
+
+// groupList asks lookup for the user's groups once, when first needed.
+type groupList struct {
+	lookup Groups
+	names  []string
+	err    error
+	loaded bool
+}
+
+func (g *groupList) get() ([]string, error) {
+	if !g.loaded {
+		g.loaded = true
+		g.names, g.err = g.lookup()
+	}
+	return g.names, g.err
 }
 
 // maxMissedGroups bounds the group look-ups made to explain a miss: the
@@ -293,7 +332,9 @@ func (d *decider) findRule() (*Rule, error) {
 	unknownUser := errors.As(err, &unknown)
 	switch {
 	case unknownUser:
-		d.debugf("user %q is unknown to NSS: no rule applies", d.user)
+		if d.args.Debug {
+			d.logf(LogDebug, "user %q is unknown to NSS: no rule applies", d.user)
+		}
 		if !d.args.HasDefault {
 			return nil, nil
 		}
@@ -312,18 +353,8 @@ func (d *decider) findRule() (*Rule, error) {
 		return nil, errFailClosed
 	}
 	// The user's groups are looked up once at most, whatever the files.
-	var names []string
-	var namesErr error
-	loaded := false
-	groups := func() ([]string, error) {
-		if !loaded {
-			loaded = true
-			names, namesErr = lookup()
-		}
-		return names, namesErr
-	}
+	g := groupList{lookup: lookup}
 	var missed []missedGroup
-	seen := map[string]bool{}
 	for i, path := range set.paths {
 		if i == 0 && !set.hasMain {
 			continue // no main file, and no default=: the drop-ins alone
@@ -337,10 +368,9 @@ func (d *decider) findRule() (*Rule, error) {
 		if unknownUser {
 			err = readWhole(path, f)
 		} else {
-			rule, err = findRule(path, f, d.user, groups, func(g string, line int) {
-				if !seen[g] && len(missed) < maxMissedGroups {
-					seen[g] = true
-					missed = append(missed, missedGroup{g, path, line})
+			rule, err = findRule(path, f, d.user, g.get, func(group string, line int) {
+				if len(missed) < maxMissedGroups && !hasMissed(missed, group) {
+					missed = append(missed, missedGroup{group, path, line})
 				}
 			})
 		}
@@ -352,13 +382,17 @@ func (d *decider) findRule() (*Rule, error) {
 		}
 		if rule != nil {
 			d.checkMissedGroups(missed)
-			d.debugf("%s: user %q matched %q", rule.Pos(), d.user, rule.Caps.Text)
+			if d.args.Debug {
+				d.logf(LogDebug, "%s: user %q matched %q", rule.Pos(), d.user, rule.Caps.Text)
+			}
 			d.answer.Rule = rule
 			return rule, nil
 		}
 	}
 	d.checkMissedGroups(missed)
-	d.debugf("%s: no rule for user %q", strings.Join(set.paths, ", "), d.user)
+	if d.args.Debug {
+		d.logf(LogDebug, "%s: no rule for user %q", strings.Join(set.paths, ", "), d.user)
+	}
 	return nil, nil
 }
 
@@ -379,7 +413,9 @@ func (d *decider) checkFiles() (ruleFiles, error) {
 	id, err := d.sys.CheckConfig(d.args.Config)
 	switch {
 	case errors.Is(err, syscall.ENOENT) && !d.args.HasDefault:
-		d.debugf("%v: no rules", err)
+		if d.args.Debug {
+			d.logf(LogDebug, "%v: no rules", err)
+		}
 		set.hasMain = false
 	case err != nil:
 		return set, err

@@ -400,6 +400,29 @@ func TestAnswerEncode(t *testing.T) {
 	}
 }
 
+// Encode's text is what fmt and strings.Map gave before it built the text
+// itself: each control character '?', each byte that is not UTF-8 U+FFFD,
+// every other character as it is.
+func TestAnswerEncodeAsFmt(t *testing.T) {
+	printable := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return '?'
+			}
+			return r
+		}, s)
+	}
+	for _, text := range []string{"", "plain", "\x00\x1f\x7f\x80\xff", "caf\xc3\xa9 \xc3", "\u2028\ufffd\U0001f600\xed\xa0\x80", "\r\n\t"} {
+		a := Answer{Result: Incomplete, Action: DeferIAB, IAB: IAB{Inh: 1 << 63, Amb: 0, Bound: 0xabc},
+			Logs: []LogLine{{LogWarning, text}, {LogInfo, text + text}}, Audit: text + "x"}
+		want := fmt.Sprintf("pam_gocap %d\nlog 4 %s\nlog 6 %s\naudit %s\nanswer 3 3 %x 0 abc 0\n",
+			AnswerVersion, printable(text), printable(text+text), printable(text+"x"), uint64(1<<63))
+		if got := a.Encode(); got != want {
+			t.Errorf("Encode of %q = %q, want %q", text, got, want)
+		}
+	}
+}
+
 func ExampleDecide() {
 	sys := fakeSystem{
 		files: map[string]string{DefaultConfig: "cap_net_raw @netops\nnone *\n"},

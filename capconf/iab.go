@@ -97,7 +97,7 @@ func lookupCap(text string, i int) (uint, int, error) {
 		end++
 	}
 	name := strings.ToLower(text[i:end])
-	c, known := capNumbers[name]
+	c, known := capNumber(name)
 	if name == "all" || name == "none" {
 		return 0, 0, &IABError{i, sprintf("%q stands alone: it cannot be part of a list or written in capitals", word)}
 	}
@@ -160,27 +160,28 @@ func isAlpha(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' 
 // capabilities in numeric order, '!' for a bounding drop, '^' for ambient
 // and '%' for inheritable only where a '!' would otherwise hide it.
 func (v IAB) String() string {
-	var b strings.Builder
+	var room [512]byte // every name fits, with its prefixes: one allocation, the text's
+	b := room[:0]
 	for c := uint(0); c < maxCapBits; c++ {
 		bit := uint64(1) << c
 		i, a, nb := v.Inh&bit != 0, v.Amb&bit != 0, v.Bound&bit != 0
 		if !i && !a && !nb {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
+		if len(b) > 0 {
+			b = append(b, ',')
 		}
 		if nb {
-			b.WriteByte('!')
+			b = append(b, '!')
 		}
 		if a {
-			b.WriteByte('^')
+			b = append(b, '^')
 		} else if nb && i {
-			b.WriteByte('%')
+			b = append(b, '%')
 		}
-		b.WriteString(CapName(uint(c)))
+		b = appendCapName(b, c)
 	}
-	return b.String()
+	return string(b)
 }
 
 // suggestCap returns the known capability name closest to word, or "" if
@@ -238,13 +239,17 @@ var capNames = [...]string{
 	"cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore",
 }
 
-var capNumbers = func() map[string]uint {
-	m := make(map[string]uint, len(capNames))
+// capNumber gives the number of the capability called name (lower case):
+// a search of capNames rather than a map, which would be built, on the
+// heap, in every process that loads the module.
+func capNumber(name string) (uint, bool) {
 	for i, n := range capNames {
-		m[n] = uint(i)
+		if n == name {
+			return uint(i), true
+		}
 	}
-	return m
-}()
+	return 0, false
+}
 
 // CapName names capability c, or gives its number when it has no name.
 func CapName(c uint) string {
@@ -252,4 +257,11 @@ func CapName(c uint) string {
 		return capNames[c]
 	}
 	return strconv.FormatUint(uint64(c), 10)
+}
+
+func appendCapName(b []byte, c uint) []byte {
+	if c < uint(len(capNames)) {
+		return append(b, capNames[c]...)
+	}
+	return strconv.AppendUint(b, uint64(c), 10)
 }
