@@ -95,6 +95,7 @@ func TestKeptTextBound(t *testing.T) {
 		{"under both", 10, 1 << 20, 9, 64 << 10, 9, 0, 0},
 		{"at the event bound", 10, 1 << 20, 10, 7, 10, 0, 0},
 		{"past the event bound", 10, 1 << 20, 25, 100, 10, 0, 15},
+		{"blank lines are no events", 10, 1 << 20, 0, 1, 0, 0, 0},
 		{"past the byte bound", 1000, 3*len(deniedText) + 10, 5, 1, 3, 0, 2},
 		{"a stack cut by the byte bound", 1000, 3*len(deniedText) - 10, 5, 33, 2, 1, 1 + 2},
 	}
@@ -102,6 +103,9 @@ func TestKeptTextBound(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := &keptText{maxEvents: tt.maxEvents, maxBytes: tt.maxBytes}
 			text := []byte(strings.Repeat(deniedText, tt.checks))
+			if tt.checks == 0 {
+				text = []byte(strings.Repeat("\n", 25))
+			}
 			for len(text) > 0 {
 				n := min(tt.chunk, len(text))
 				k.write(text[:n])

@@ -235,7 +235,8 @@ func (k *keptText) end() {
 func (k *keptText) endLine() {
 	line, long := k.line, k.long
 	k.line, k.long = k.line[:0], false
-	isEvent := !bytes.HasPrefix(line, []byte(" => ")) && !bytes.Contains(line, []byte("<stack trace>"))
+	isEvent := long || len(bytes.TrimSpace(line)) > 0 &&
+		!bytes.HasPrefix(line, []byte(" => ")) && !bytes.Contains(line, []byte("<stack trace>"))
 	if isEvent && !k.full && (long || k.events >= k.maxEvents || k.kept.Len()+len(line) > k.maxBytes) {
 		// Nothing after it is kept either: a stack after a lost event
 		// would be given to an earlier one.

@@ -338,7 +338,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 kb=$(maxrss_kb gocap trace --via bpf --user dave --format json -o /tmp/trace.json -- checkloop 500000)
 check "bpf: 500,000 checks in a loop: fewer than 300,000 kept, the rest lost, nothing suggested" \
 	"$(q '[.capabilities[].checks] | add + 0 < 300000') $(q '.lost_events >= 200000') $(q .suggest)" "true true null"
-check "bpf: 500,000 checks in a loop: gocap's peak memory under 250 MB (was $kb KB)" "$((kb < 250000))" 1
+check "bpf: 500,000 checks in a loop: gocap's peak memory under 250 MB: $kb KB" "$((kb < 250000))" 1
 
 # Not allowed to trace: one line, no traceback, exit 125.
 out=$(su dave -c 'gocap trace -- true' 2>&1)
