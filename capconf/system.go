@@ -132,6 +132,110 @@ func (o OS) MainFileWarnings(id FileID) []string {
 	return warnings
 }
 
+// PathWarnings says what gocap check warns of in the directories that
+// opening path goes through, following symbolic links as an open does:
+// one whose owner is not root (nor Owner), or that group or others may
+// write, lets them put another file in the place of the one checked, a
+// sticky bit notwithstanding where the entry is theirs. readBy says who
+// reads path all the same, for the message. The last component itself is
+// left to the other checks.
+func (o OS) PathWarnings(path, readBy string) []string {
+	return dirWarnings(dirsOnPath(path), o.Owner, readBy)
+}
+
+func dirWarnings(dirs []dirOnPath, owner uint32, readBy string) []string {
+	var warnings []string
+	for _, d := range dirs {
+		var why string
+		switch {
+		case d.uid != 0 && d.uid != owner:
+			why = sprintf("is owned by uid %d, not %s: %s, but its owner", int(d.uid), ownerName(owner), readBy)
+		case d.mode&0o002 != 0:
+			why = sprintf("is world-writable (mode %s): %s, but anyone", modeText(d.mode), readBy)
+		case d.mode&0o020 != 0:
+			why = sprintf("is writable by group %d (mode %s): %s, but every member of that group", int(d.gid), modeText(d.mode), readBy)
+		default:
+			continue
+		}
+		warnings = append(warnings, "directory "+d.path+" on its resolved path "+why+" can put another file in its place")
+	}
+	return warnings
+}
+
+type dirOnPath struct {
+	path     string
+	uid, gid uint32
+	mode     uint32
+}
+
+// maxLinks is how many symbolic links a lookup follows, as the kernel's.
+const maxLinks = 40
+
+// dirsOnPath lists, each once and in order, the directories in which a
+// lookup of path looks a name up, following symbolic links (the last
+// component's too); it stops where a lookup fails.
+func dirsOnPath(path string) []dirOnPath {
+	var dirs []dirOnPath
+	seen := map[string]bool{}
+	cur := "/"
+	if path == "" || path[0] != '/' {
+		wd, err := syscall.Getwd()
+		if err != nil {
+			return nil
+		}
+		cur = wd
+	}
+	rest := strings.Split(path, "/")
+	for links := 0; len(rest) > 0; {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			if i := strings.LastIndexByte(cur, '/'); i > 0 {
+				cur = cur[:i]
+			} else {
+				cur = "/"
+			}
+			continue
+		}
+		var st syscall.Stat_t
+		if !seen[cur] {
+			seen[cur] = true
+			if retry(func() error { return syscall.Lstat(cur, &st) }) != nil {
+				return dirs
+			}
+			dirs = append(dirs, dirOnPath{cur, st.Uid, st.Gid, st.Mode})
+		}
+		next := cur + "/" + name
+		if cur == "/" {
+			next = "/" + name
+		}
+		if retry(func() error { return syscall.Lstat(next, &st) }) != nil {
+			return dirs
+		}
+		if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+			cur = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return dirs
+		}
+		buf := make([]byte, 4096)
+		n, err := syscall.Readlink(next, buf)
+		if err != nil || n <= 0 || n == len(buf) {
+			return dirs
+		}
+		target := string(buf[:n])
+		if target[0] == '/' {
+			cur = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return dirs
+}
+
 func ownerName(uid uint32) string {
 	if uid == 0 {
 		return "root"

@@ -298,3 +298,95 @@ func TestMainFileChecks(t *testing.T) {
 		t.Errorf("OpenConfig after the link changed: %v, want it refused", err)
 	}
 }
+
+// A directory on the main file's resolved path that someone other than
+// root may write lets them put another file in its place: a warning.
+func TestDirWarnings(t *testing.T) {
+	const dir, readBy = unix.S_IFDIR, "pam_gocap and pam_cap.so read it"
+	tests := []struct {
+		name  string
+		d     dirOnPath
+		owner uint32
+		want  string
+	}{
+		{"root's 0755", dirOnPath{"/etc", 0, 0, dir | 0o755}, 0, ""},
+		{"the owner's 0755", dirOnPath{"/home/t", 1000, 1000, dir | 0o755}, 1000, ""},
+		{"root's, when another owner is expected", dirOnPath{"/etc", 0, 0, dir | 0o755}, 1000, ""},
+		{"a user's 0755", dirOnPath{"/home/u", 2005, 2005, dir | 0o755}, 0,
+			"directory /home/u on its resolved path is owned by uid 2005, not root: " + readBy + ", but its owner can put another file in its place"},
+		{"world-writable sticky", dirOnPath{"/srv/shared", 0, 0, dir | 0o1777}, 0,
+			"directory /srv/shared on its resolved path is world-writable (mode 1777): " + readBy + ", but anyone can put another file in its place"},
+		{"world-writable", dirOnPath{"/srv/shared", 0, 0, dir | 0o777}, 0,
+			"directory /srv/shared on its resolved path is world-writable (mode 0777): " + readBy + ", but anyone can put another file in its place"},
+		{"group-writable setgid", dirOnPath{"/srv/cfg", 0, 50, dir | 0o2775}, 0,
+			"directory /srv/cfg on its resolved path is writable by group 50 (mode 2775): " + readBy + ", but every member of that group can put another file in its place"},
+		{"a user's and world-writable: the owner first", dirOnPath{"/home/u", 2005, 2005, dir | 0o777}, 0,
+			"directory /home/u on its resolved path is owned by uid 2005, not root: " + readBy + ", but its owner can put another file in its place"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []string
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if got := dirWarnings([]dirOnPath{tt.d}, tt.owner, readBy); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// The directories a lookup goes through: those on the way to a link and
+// those on the way to its target, each once, ".." after a link from where
+// the link led.
+func TestDirsOnPath(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"etc/security", "srv/shared/sub", "srv/other"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(root, "srv/shared/cap.conf"), nil, 0o644)
+	os.Symlink(root+"/srv/shared/cap.conf", root+"/etc/security/abs.conf")
+	os.Symlink("../../srv/shared/cap.conf", root+"/etc/security/rel.conf")
+	os.Symlink("shared/sub", root+"/srv/link")
+	os.Symlink("loop", root+"/etc/loop")
+	tests := []struct {
+		name, path string
+		want       []string // under root
+	}{
+		{"no link", "etc/security/x.conf", []string{"", "/etc", "/etc/security"}},
+		{"an absolute link", "etc/security/abs.conf", []string{"", "/etc", "/etc/security", "/srv", "/srv/shared"}},
+		{"a relative link", "etc/security/rel.conf", []string{"", "/etc", "/etc/security", "/srv", "/srv/shared"}},
+		{"a linked directory, then ..", "srv/link/../../other/x", []string{"", "/srv", "/srv/shared", "/srv/other"}},
+		{"a missing directory", "etc/none/x.conf", []string{"", "/etc"}},
+		{"a loop", "etc/loop", []string{"", "/etc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, d := range dirsOnPath(root + "/" + tt.path) {
+				if rel, ok := strings.CutPrefix(d.path, root); ok {
+					got = append(got, rel)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Each directory's status is its own.
+	if err := unix.Chmod(root+"/srv/shared", 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	var mode uint32
+	for _, d := range dirsOnPath(root + "/etc/security/abs.conf") {
+		if d.path == root+"/srv/shared" {
+			mode = d.mode
+		}
+	}
+	if mode != unix.S_IFDIR|0o1777 {
+		t.Errorf("/srv/shared's mode: %o, want %o", mode, unix.S_IFDIR|0o1777)
+	}
+}

@@ -45,7 +45,7 @@ type bpfTracer struct {
 	perf      []int
 	rd        *ringbuf.Reader
 	done      sync.WaitGroup
-	records   [][]byte
+	records   keptRecords
 	lostCount int
 	err       error
 }
@@ -377,15 +377,46 @@ func (t *bpfTracer) Arm(pid int) error {
 
 func (t *bpfTracer) read() {
 	defer t.done.Done()
+	t.err = t.records.readFrom(t.rd)
+}
+
+// maxRecords bounds the records (checks, forks, execs) a trace keeps, and
+// so its memory: a few hundred bytes each until the report is made. A loaded
+// run of the program table makes about 200,000; a program that makes
+// checks in a loop makes millions, and what it makes past the bound is
+// counted as lost, so that the report suggests nothing. gocap(8) says so.
+const maxRecords = 300_000
+
+// keptRecords holds the first records of a trace and counts the rest.
+type keptRecords struct {
+	limit   int // maxRecords where 0
+	kept    [][]byte
+	dropped int
+}
+
+// recordSource is the ring buffer's reader, as keptRecords reads it.
+type recordSource interface {
+	ReadInto(*ringbuf.Record) error
+}
+
+// readFrom keeps records from src until it is flushed or closed; nil then.
+func (k *keptRecords) readFrom(src recordSource) error {
+	if k.limit == 0 {
+		k.limit = maxRecords
+	}
+	var rec ringbuf.Record // reused: a record past the bound costs nothing
 	for {
-		rec, err := t.rd.Read()
-		if err != nil {
-			if !errors.Is(err, ringbuf.ErrFlushed) && !errors.Is(err, ringbuf.ErrClosed) {
-				t.err = err
+		if err := src.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, ringbuf.ErrClosed) {
+				return nil
 			}
-			return
+			return err
 		}
-		t.records = append(t.records, rec.RawSample)
+		if len(k.kept) >= k.limit {
+			k.dropped++
+			continue
+		}
+		k.kept = append(k.kept, bytes.Clone(rec.RawSample))
 	}
 }
 
@@ -400,9 +431,13 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 	if err := t.lost.Lookup(uint32(0), &lost); err != nil {
 		return nil, fmt.Errorf("reading the count of lost records: %w", err)
 	}
-	t.lostCount = int(lost)
-	var events []Event
-	for _, r := range t.records {
+	t.lostCount = int(lost) + t.records.dropped
+	records := t.records.kept
+	t.records.kept = nil // freed as the events are made
+	events := make([]Event, 0, len(records))
+	stacks := map[uint32][]string{} // a stack id is one stack for the trace's life
+	for i, r := range records {
+		records[i] = nil
 		if len(r) < recSize {
 			return nil, fmt.Errorf("short BPF record (%d bytes)", len(r))
 		}
@@ -412,7 +447,12 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 		case Check:
 			ev.Cap, ev.Granted = int(int32(u32(recArg))), u32(recRet) == 0
 			if id := int32(u32(recStack)); !ev.Granted && id >= 0 {
-				ev.Stack = t.stack(uint32(id))
+				stack, ok := stacks[uint32(id)]
+				if !ok {
+					stack = t.stack(uint32(id))
+					stacks[uint32(id)] = stack
+				}
+				ev.Stack = stack
 			}
 		case Fork:
 			ev.Child = int(u32(recArg))

@@ -2,6 +2,7 @@ package captrace
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ type tracepointTracer struct {
 	pipe   int // trace_pipe, non-blocking; -1 when closed
 	stop   chan struct{}
 	done   sync.WaitGroup
-	text   strings.Builder
+	text   keptText
 	lost   int
 	err    error
 }
@@ -134,9 +135,10 @@ func (t *tracepointTracer) read() {
 		n, err := syscall.Read(t.pipe, buf)
 		switch {
 		case n > 0:
-			t.text.Write(buf[:n])
+			t.text.write(buf[:n])
 		case err == syscall.EAGAIN || err == syscall.EINTR || n == 0:
 			if stopping {
+				t.text.end()
 				return
 			}
 			select {
@@ -168,10 +170,92 @@ func (t *tracepointTracer) Stop() ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseTrace(strings.NewReader(t.text.String()))
+	t.lost += t.text.dropped
+	text := t.text.kept.String()
+	t.text.kept.Reset()
+	return parseTrace(strings.NewReader(text))
 }
 
 func (t *tracepointTracer) Lost() int { return t.lost }
+
+// maxTraceText bounds the trace_pipe text a trace keeps, beside
+// maxRecords events: a denied check's line and stack take about 600
+// bytes, so that the 200,000 checks of a loaded run fit.
+const maxTraceText = 128 << 20
+
+// maxTraceLine is longer than any line the kernel writes for our events
+// (an exec's file name is at most PATH_MAX); a longer one is not kept.
+const maxTraceLine = 64 << 10
+
+// keptText holds the first lines of trace_pipe's text, up to maxRecords
+// events and maxTraceText bytes, and counts the events of the rest: a
+// line that is not a stack's ("<stack trace>", " => fn") is an event.
+type keptText struct {
+	maxEvents, maxBytes int // maxRecords and maxTraceText where 0
+	kept                strings.Builder
+	events              int // kept
+	dropped             int // events not kept
+	full                bool
+	line                []byte // the line being read, up to maxTraceLine
+	long                bool   // the line being read is longer: not kept
+}
+
+// write takes the next bytes of trace_pipe.
+func (k *keptText) write(p []byte) {
+	if k.maxEvents == 0 {
+		k.maxEvents, k.maxBytes = maxRecords, maxTraceText
+	}
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		part := p
+		if i >= 0 {
+			part, p = p[:i+1], p[i+1:]
+		} else {
+			p = nil
+		}
+		if len(k.line)+len(part) > maxTraceLine {
+			k.long, k.line = true, k.line[:0]
+		}
+		if !k.long {
+			k.line = append(k.line, part...)
+		}
+		if i >= 0 {
+			k.endLine()
+		}
+	}
+}
+
+// end takes a last line that has no newline.
+func (k *keptText) end() {
+	if len(k.line) > 0 || k.long {
+		k.endLine()
+	}
+}
+
+func (k *keptText) endLine() {
+	line, long := k.line, k.long
+	k.line, k.long = k.line[:0], false
+	isEvent := long || len(bytes.TrimSpace(line)) > 0 &&
+		!bytes.HasPrefix(line, []byte(" => ")) && !bytes.Contains(line, []byte("<stack trace>"))
+	if isEvent && !k.full && (long || k.events >= k.maxEvents || k.kept.Len()+len(line) > k.maxBytes) {
+		// Nothing after it is kept either: a stack after a lost event
+		// would be given to an earlier one.
+		k.full = true
+	}
+	switch {
+	case k.full && isEvent:
+		k.dropped++
+	case k.full:
+	case k.kept.Len()+len(line) > k.maxBytes: // a stack line: its event is cut, so lost
+		k.full = true
+		k.dropped++
+	default:
+		k.kept.Write(line)
+		if isEvent {
+			k.events++
+		}
+	}
+}
 
 // readLost adds up what the instance's buffer lost on every CPU.
 func (t *tracepointTracer) readLost() (int, error) {

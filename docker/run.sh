@@ -87,6 +87,7 @@ ${CC:-cc} -O2 -Wall -o "$ctx/deferhost" docker/c/deferhost.c -lpam
 ${CC:-cc} -O2 -Wall -o "$ctx/fakehelper" tests/c/fakehelper.c
 ${CC:-cc} -O2 -Wall -o "$ctx/bind80" docker/c/bind80.c
 ${CC:-cc} -O2 -Wall -o "$ctx/mmapload" docker/c/mmapload.c
+${CC:-cc} -O2 -Wall -o "$ctx/checkloop" docker/c/checkloop.c
 ${CC:-cc} -O2 -Wall -o "$ctx/tiocsti" docker/c/tiocsti.c
 ${CC:-cc} -O2 -Wall -o "$ctx/nobpf" docker/c/nobpf.c
 build "$img/test-$release" docker/Dockerfile "$ctx"

@@ -10,7 +10,7 @@ dpkg -i $T/pam-gocap.deb
 pam-auth-update --package --disable capability
 pam-auth-update --package --enable gocap
 
-install -m 0755 $T/rawprobe $T/forkprobe $T/bind80 $T/mmapload $T/deferhost $T/fakehelper /usr/local/bin/
+install -m 0755 $T/rawprobe $T/forkprobe $T/bind80 $T/mmapload $T/checkloop $T/deferhost $T/fakehelper /usr/local/bin/
 
 groupadd -g 2100 netops
 useradd -m -s /bin/bash -u 2001 alice

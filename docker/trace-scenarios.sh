@@ -326,6 +326,20 @@ check "bash's builtin kill: no setcap, general purpose, an Ambient rule" \
 	"cap_kill  true ^cap_kill dave keepcaps defer"
 kill $victim
 
+# A program that asks for capabilities in a loop: a trace keeps 300,000
+# events, counts the rest as lost and suggests nothing, and gocap's memory
+# stays bounded (the kernel's peak for a child: ru_maxrss, in KB). Before
+# the bound, 500,000 checks took 380 MB and every check more.
+maxrss_kb() {
+	python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+kb=$(maxrss_kb gocap trace --via bpf --user dave --format json -o /tmp/trace.json -- checkloop 500000)
+check "bpf: 500,000 checks in a loop: fewer than 300,000 kept, the rest lost, nothing suggested" \
+	"$(q '[.capabilities[].checks] | add + 0 < 300000') $(q '.lost_events >= 200000') $(q .suggest)" "true true null"
+check "bpf: 500,000 checks in a loop: gocap's peak memory under 250 MB: $kb KB" "$((kb < 250000))" 1
+
 # Not allowed to trace: one line, no traceback, exit 125.
 out=$(su dave -c 'gocap trace -- true' 2>&1)
 check "not root: exit 125" "$?" 125

@@ -90,6 +90,9 @@ func check(path string, args capconf.Args, sys system) ([]Finding, error) {
 		for _, w := range sys.MainFileWarnings(id) {
 			c.add(0, 0, "warning", w)
 		}
+		for _, w := range sys.PathWarnings(path, "pam_gocap and pam_cap.so read it") {
+			c.add(0, 0, "warning", w)
+		}
 		return sys.OpenConfig(path, id)
 	})
 	if err != nil {
@@ -119,6 +122,10 @@ func (c *checker) dropIns(path string) []string {
 		return nil
 	}
 	defer dir.Close()
+	c.path = path
+	for _, w := range c.sys.PathWarnings(path, "pam_gocap reads the drop-ins in it") {
+		c.add(0, 0, "warning", w)
+	}
 	for i, file := range dir.Paths() {
 		err := c.file(file, func() (io.ReadCloser, error) {
 			id, err := dir.Check(i)

@@ -45,6 +45,19 @@ func (fakeSystem) LookupGroup(name string) error {
 	return nil
 }
 
+// PathWarnings is the real one for the directories under the temporary
+// directory, where the tests make theirs: the ones above it (/tmp is
+// world-writable) and a checkout's are not the test's to judge.
+func (f fakeSystem) PathWarnings(path, readBy string) []string {
+	var kept []string
+	for _, w := range f.OS.PathWarnings(path, readBy) {
+		if strings.HasPrefix(w, "directory "+os.TempDir()+"/") {
+			kept = append(kept, w)
+		}
+	}
+	return kept
+}
+
 func (fakeSystem) UserID(name string) (string, string, error) { return "2001", "2001", nil }
 func (fakeSystem) Bounding() uint64                           { return (1<<41 - 1) &^ (1 << 24) }
 
@@ -203,6 +216,66 @@ func TestCheckOwnershipAndModes(t *testing.T) {
 			code := run([]string{"check", tt.path}, &out, &errOut, fakeSystem{testOS})
 			if out.String() != tt.want || code != tt.code {
 				t.Fatalf("got exit %d:\n%s\nwant exit %d:\n%s", code, out.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// A directory on the resolved path of the main file or of the drop-in
+// directory that others may write, or that is not root's, lets them put
+// another file in its place: gocap check warns, as the module reads them.
+func TestCheckPathDirectories(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mkdir := func(name string, mode uint32) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mkdir("etc", 0o755)
+	shared := mkdir("srv/shared", 0o1777)
+	write("srv/shared/cap.conf", "cap_net_raw alice\n")
+	linked := filepath.Join(dir, "etc/linked.conf")
+	os.Symlink(shared+"/cap.conf", linked)
+	gw := mkdir("gw", 0o2775)
+	gwMain := mkdir("gw/security", 0o755) + "/capability.conf"
+	write("gw/security/capability.conf", "cap_net_raw alice\n")
+	mkdir("gw/security/capability.conf.d", 0o755)
+	write("gw/security/capability.conf.d/10-x.conf", "cap_chown bob\n")
+	mkdir("plain/security/capability.conf.d", 0o755)
+	plain := write("plain/security/capability.conf", "cap_net_raw alice\n")
+	g := gid(t, gw)
+	main := ": pam_gocap and pam_cap.so read it, but "
+	tests := []struct{ name, path, want string }{
+		{"the main file linked into a world-writable directory", linked, linked + ": warning: directory " + shared +
+			" on its resolved path is world-writable (mode 1777)" + main + "anyone can put another file in its place\n"},
+		{"a group-writable directory above the main file and the drop-ins", gwMain,
+			gwMain + ": warning: directory " + gw + " on its resolved path is writable by group " + g + " (mode 2775)" + main +
+				"every member of that group can put another file in its place\n" +
+				gwMain + ".d: warning: directory " + gw + " on its resolved path is writable by group " + g +
+				" (mode 2775): pam_gocap reads the drop-ins in it, but every member of that group can put another file in its place\n"},
+		{"root's directories (or the test's), 0755", plain, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run([]string{"check", tt.path}, &out, &errOut, fakeSystem{testOS})
+			if out.String() != tt.want || code != 0 {
+				t.Fatalf("got exit %d:\n%s%s\nwant exit 0:\n%s", code, out.String(), errOut.String(), tt.want)
 			}
 		})
 	}

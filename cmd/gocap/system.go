@@ -32,6 +32,9 @@ type system interface {
 	// MainFileWarnings says what is wrong, though the module reads it,
 	// with the main rules file checked as id.
 	MainFileWarnings(id capconf.FileID) []string
+	// PathWarnings says what is wrong, though the module reads path, with
+	// the directories on its resolved path.
+	PathWarnings(path, readBy string) []string
 }
 
 type fileCaps struct {
