@@ -380,10 +380,19 @@ func (r traceText) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  %s\n", c.ForAll)
 	}
 	for _, c := range s.Setcap {
+		if len(c.NotForAll) > 0 {
+			fmt.Fprintf(w, "no setcap command for every user of %s: %s would let anyone who can run it reach root's other powers (any file, any process, or any id)\n",
+				quote.Terminal(c.Program), strings.Join(c.NotForAll, ", "))
+		}
+	}
+	for _, c := range s.Setcap {
 		prog := quote.Terminal(c.Program)
 		switch {
 		case c.Unsafe != "":
 			fmt.Fprintf(w, "no setcap command for %s: %s\n", prog, quote.Terminal(c.Unsafe))
+			if c.Install != "" {
+				fmt.Fprintf(w, "  instead, as root, install a copy that only root can change, and give the copy the capabilities with setcap:\n    %s\n", c.Install)
+			}
 		case c.Script:
 			fmt.Fprintf(w, "no setcap command for %s: a script; file capabilities on a script do nothing (its interpreter %s reads it)", prog, quote.Terminal(c.Interpreter))
 			if c.General {
