@@ -29,6 +29,9 @@ type Input struct {
 	Events   []captrace.Event
 	// Lost is how many events the kernel could not hand over.
 	Lost int
+	// Untrusted is why the events cannot be trusted (names the command
+	// chose made some up), "" when they can.
+	Untrusted string
 	// ConfFile is the capability.conf the module reads; ConfRefused, when
 	// not "", why the module would not read it (or a drop-in file).
 	ConfFile, ConfRefused string
@@ -95,6 +98,9 @@ type Report struct {
 	// LostEvents is how many events the kernel could not hand over: a
 	// trace that lost any suggests nothing.
 	LostEvents int `json:"lost_events"`
+	// Untrusted is why the trace cannot be trusted (a name of the
+	// command's made up events): then nothing is suggested.
+	Untrusted string `json:"untrusted,omitempty"`
 	// ExecFailed is that the command itself never ran: its exec was
 	// refused, and the checks are the refusal's.
 	ExecFailed bool `json:"exec_failed,omitempty"`
@@ -202,7 +208,7 @@ const (
 func Build(in Input) *Report {
 	rep := &Report{Command: in.Command, Program: in.Program, User: in.User, Via: in.Via, ExitCode: in.ExitCode,
 		Capabilities: []CapUse{}, Denied: []string{}, Impossible: []string{}, LostEvents: in.Lost,
-		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning}
+		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning, Untrusted: in.Untrusted}
 	programs := captrace.Programs(in.Events)
 	var ruleIAB capconf.IAB
 	if in.Rule != nil {
@@ -307,7 +313,7 @@ func Build(in Input) *Report {
 	}
 	rep.Impossible = names(needed &^ bounding)
 	needed &= bounding
-	if needed == 0 || in.Lost > 0 || rep.ExecFailed || in.ConfRefused != "" {
+	if needed == 0 || in.Lost > 0 || in.Untrusted != "" || rep.ExecFailed || in.ConfRefused != "" {
 		return rep
 	}
 	for _, p := range progs {

@@ -106,6 +106,17 @@ func TestBuild(t *testing.T) {
 			},
 		},
 		{
+			// A trace whose text a name of the command's made events up
+			// in suggests nothing.
+			name: "untrusted", in: Input{User: "dave", Untrusted: "forged", Events: run("/usr/bin/tee", denied(1, perm))},
+			denied: []string{"cap_dac_override"},
+			check: func(t *testing.T, r *Report) {
+				if r.Suggest != nil || r.Untrusted != "forged" {
+					t.Errorf("suggest %+v, untrusted %q", r.Suggest, r.Untrusted)
+				}
+			},
+		},
+		{
 			// A relative path was relative to the task's directory,
 			// which the trace does not tell: never taken from gocap's.
 			name: "a relative path", in: Input{User: "dave", Events: run("./tee", denied(2, perm))},

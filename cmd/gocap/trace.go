@@ -143,7 +143,7 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		return exitTraceFailed
 	}
 	in := reportInput(o, spec.Path, ex, sys)
-	in.Via, in.ExitCode, in.Events, in.Lost = t.Method(), res.Status, events, t.Lost()
+	in.Via, in.ExitCode, in.Events, in.Lost, in.Untrusted = t.Method(), res.Status, events, t.Lost(), t.Untrusted()
 	for _, p := range res.StillRunning {
 		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
 	}
@@ -288,6 +288,9 @@ func (r traceText) writeText(w io.Writer) {
 	if r.ConfRefused != "" {
 		fmt.Fprintf(w, "pam_gocap refuses the rules: %s; it reads no rule there, so nothing is suggested (see gocap check)\n",
 			quote.Terminal(r.ConfRefused))
+	}
+	if r.Untrusted != "" {
+		fmt.Fprintf(w, "the trace cannot be trusted: %s; it suggests nothing, as the command may have made up the checks below (a file or command name with a newline in it); run it again with --via bpf\n", quote.Terminal(r.Untrusted))
 	}
 	if r.ExecFailed {
 		fmt.Fprintln(w, "the command never ran: its exec was refused (the checks below are the refusal's, and nothing is suggested from them)")
