@@ -394,7 +394,7 @@ func (r traceText) writeText(w io.Writer) {
 		case c.Unsafe != "":
 			fmt.Fprintf(w, "no setcap command for %s: %s\n", prog, quote.Terminal(c.Unsafe))
 			if c.Install != "" {
-				fmt.Fprintf(w, "  instead, as root, install a copy that only root can change, and give the copy the capabilities with setcap:\n    %s\n", c.Install)
+				fmt.Fprintf(w, "  instead, as root, install a copy that only root can change, once you have checked that the file there now is the program you mean (the user can change it), and give the copy the capabilities with setcap:\n    %s\n", c.Install)
 			}
 		case c.Script:
 			fmt.Fprintf(w, "no setcap command for %s: a script; file capabilities on a script do nothing (its interpreter %s reads it)", prog, quote.Terminal(c.Interpreter))

@@ -500,3 +500,48 @@ func TestProgramFilesOpenNoDevice(t *testing.T) {
 		t.Error("inotify saw no open of the regular file")
 	}
 }
+
+// unsafeFiles are testFiles whose /home path is the user's to change.
+type unsafeFiles struct{ testFiles }
+
+func (unsafeFiles) Resolve(p string) (string, string) {
+	if strings.HasPrefix(p, "/home/") {
+		return p, "it is not provably the file that ran, one that only root can change: /home/dave belongs to uid 2004, who can replace it"
+	}
+	return p, ""
+}
+
+// The text report says why a program gets no setcap and which copy to
+// install instead, and that an untrusted trace suggests nothing.
+func TestTraceReportUnsafeAndUntrusted(t *testing.T) {
+	perm := []string{"cap_capable", "security_capable", "capable_wrt_inode_uidgid", "generic_permission"}
+	socket := []string{"cap_capable", "security_capable", "ns_capable", "inet_create"}
+	events := []captrace.Event{
+		{Kind: captrace.Exec, Pid: 50, Comm: "raw", Filename: "/home/dave/bin/raw"},
+		{Kind: captrace.Check, Pid: 50, Comm: "raw", Cap: 13, Stack: socket},
+		{Kind: captrace.Check, Pid: 50, Comm: "raw", Cap: 1, Stack: perm},
+	}
+	write := func(untrusted string) string {
+		in := reportInput(&traceOptions{user: "dave", command: []string{"raw"}}, "/home/dave/bin/raw", nil, fakeSystem{testOS})
+		in.Via, in.ExitCode, in.Events, in.Files, in.Untrusted = "tracepoint", 1, events, unsafeFiles{}, untrusted
+		var out bytes.Buffer
+		writeReport(&out, "text", traceText{report.Build(in)})
+		return out.String()
+	}
+	got := write("")
+	for _, want := range []string{
+		"no setcap command for /home/dave/bin/raw: it is not provably the file that ran, one that only root can change: /home/dave belongs to uid 2004, who can replace it\n",
+		"\n    install -o root -g root -m 0755 /home/dave/bin/raw /usr/local/bin/raw\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "  setcap ") {
+		t.Errorf("a setcap command:\n%s", got)
+	}
+	got = write("forged")
+	if !strings.Contains(got, "the trace cannot be trusted: forged; it suggests nothing") || strings.Contains(got, "capability.conf:") {
+		t.Errorf("untrusted:\n%s", got)
+	}
+}
