@@ -91,21 +91,21 @@ func TestParseRecordedTrace(t *testing.T) {
 
 func TestParseStackOfInterleavedPids(t *testing.T) {
 	text := `
-            a-10   [000] ..... 1.000001: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 13, ret -1
-            b-11   [001] ..... 1.000002: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 12, ret -1
-            b-11   [001] ..... 1.000003: <stack trace>
+               a-10   [000] ..... 1.000001: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 13, ret -1
+               b-11   [001] ..... 1.000002: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 12, ret -1
+               b-11   [001] ..... 1.000003: <stack trace>
  => trace_event_raw_event_cap_capable
  => cap_capable
  => security_capable
  => ns_capable
  => dev_ioctl
-            a-10   [000] ..... 1.000004: <stack trace>
+               a-10   [000] ..... 1.000004: <stack trace>
  => trace_event_raw_event_cap_capable
  => cap_capable
  => security_capable
  => ns_capable
  => inet_create
-            a-10   [000] 1.000005: sched_process_exec: filename=/opt/my prog pid=10 old_pid=10
+               a-10   [000] 1.000005: sched_process_exec: filename=/opt/my prog pid=10 old_pid=10
 `
 	p, err := parseTrace(strings.NewReader(strings.TrimPrefix(text, "\n")))
 	if err != nil || p.untrusted != "" {
@@ -406,7 +406,15 @@ func TestForgedExecUntrusted(t *testing.T) {
 			t.Errorf("%s: trusted", tc.file)
 		}
 	}
-	f, _ := os.Open("testdata/su-rawprobe.trace")
+	// A task named "=> cap_capable\n" (15 bytes, as prctl sets it),
+	// whose check follows a stack: its name's first line poses as one
+	// more frame of that stack, and the record still counts one header.
+	f, _ := os.Open("testdata/comm-newline.trace")
+	if p, _ := parseTrace(f); p.untrusted == "" || untrusted(p, 53) == "" {
+		t.Errorf("a command name with a newline: trusted (%d records)", p.records)
+	}
+	f.Close()
+	f, _ = os.Open("testdata/su-rawprobe.trace")
 	defer f.Close()
 	if p, _ := parseTrace(f); untrusted(p, 52) != "" || untrusted(p, 51) == "" {
 		t.Errorf("the recorded trace: %q, with a record less %q", untrusted(p, 52), untrusted(p, 51))

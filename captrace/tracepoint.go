@@ -319,8 +319,9 @@ type parsed struct {
 // lines of the traced user's choosing, forged events among them. Such
 // text is never trusted, and it is told apart from the kernel's own:
 // every line must be a record's header line, or a stack line under a
-// "<stack trace>" header (or another stack line); an exec line must end
-// in its own pid. Any other line is a record's text cut by a newline, and
+// "<stack trace>" header (or another stack line); a header's command
+// name must fill the 16 bytes the kernel pads it to; an exec line must
+// end in its own pid. Any other line is a record's text cut by a newline, and
 // a forged header line makes one more record than the kernel handed
 // over, which Stop compares with the kernel's count of records read.
 func parseTrace(r io.Reader) (parsed, error) {
@@ -354,6 +355,13 @@ func parseTrace(r io.Reader) (parsed, error) {
 		m := traceLine.FindStringSubmatch(line)
 		if m == nil {
 			poison("a line that is no record's", line)
+			continue
+		}
+		// The kernel pads the command name to 16 bytes ("%16s-%d"), and
+		// a name has 15 at most: one cut by a newline leaves a shorter
+		// header line, and its first part posing as a stack line.
+		if loc := traceLine.FindStringSubmatchIndex(line); loc[3] != 16 {
+			poison("a record's header cut by a newline in its command name", line)
 			continue
 		}
 		p.records++
