@@ -211,6 +211,13 @@ for p in "$forge" "$bare"; do
 	no_setcap "F2: a newline in an exec'd name" "the trace cannot be trusted"
 done
 rm -rf "$H/f pid=1 old_pid=1"* "$bare"
+# A command name with a newline (prctl PR_SET_NAME), whose first line poses
+# as a stack frame of the check before it.
+gocap trace --via tracepoint --user dave --format json -o /tmp/hostile.json -- python3 -c \
+	'import ctypes, socket; ctypes.CDLL(None).prctl(15, b"=> cap_capable\n", 0, 0, 0); socket.socket(socket.AF_PACKET, socket.SOCK_RAW)' \
+	</dev/null >/dev/null 2>&1
+check "F2: a newline in a command name: untrusted, nothing suggested" \
+	"$(jq -r '(.untrusted != null) and (.suggest == null)' /tmp/hostile.json)" "true"
 
 # BPF forbidden by seccomp: one line, exit 125, nothing left; the
 # tracepoint method still works there.
