@@ -115,11 +115,11 @@ func TestKeptTextBound(t *testing.T) {
 			if k.kept.Len() > tt.maxBytes {
 				t.Errorf("kept %d bytes, more than %d", k.kept.Len(), tt.maxBytes)
 			}
-			events, err := parseTrace(strings.NewReader(k.kept.String()))
+			p, err := parseTrace(strings.NewReader(k.kept.String()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			whole := 0
+			events, whole := p.events, 0
 			for _, ev := range events {
 				if len(ev.Stack) == 3 {
 					whole++

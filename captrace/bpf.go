@@ -468,6 +468,10 @@ func (t *bpfTracer) Stop() ([]Event, error) {
 
 func (t *bpfTracer) Lost() int { return t.lostCount }
 
+// Untrusted is "": BPF's records are binary, with each name in a field of
+// its own, which no name can spill out of.
+func (t *bpfTracer) Untrusted() string { return "" }
+
 // stack names the functions of a stack, or without the kernel's
 // addresses, says whether it is the memory accounting check's; nil when
 // unknown.

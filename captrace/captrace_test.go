@@ -18,9 +18,15 @@ func TestParseRecordedTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	events, err := parseTrace(f)
+	p, err := parseTrace(f)
 	if err != nil {
 		t.Fatal(err)
+	}
+	events := p.events
+	// Each header line is a record (276 lines, 224 of them stack lines),
+	// and nothing in it is untrusted.
+	if p.untrusted != "" || p.records != 52 {
+		t.Errorf("%d records, untrusted %q", p.records, p.untrusted)
 	}
 	type count struct{ checks, granted, stacks int }
 	byCap := map[int]*count{}
@@ -85,26 +91,27 @@ func TestParseRecordedTrace(t *testing.T) {
 
 func TestParseStackOfInterleavedPids(t *testing.T) {
 	text := `
-            a-10   [000] ..... 1.000001: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 13, ret -1
-            b-11   [001] ..... 1.000002: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 12, ret -1
-            b-11   [001] ..... 1.000003: <stack trace>
+               a-10   [000] ..... 1.000001: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 13, ret -1
+               b-11   [001] ..... 1.000002: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 12, ret -1
+               b-11   [001] ..... 1.000003: <stack trace>
  => trace_event_raw_event_cap_capable
  => cap_capable
  => security_capable
  => ns_capable
  => dev_ioctl
-            a-10   [000] ..... 1.000004: <stack trace>
+               a-10   [000] ..... 1.000004: <stack trace>
  => trace_event_raw_event_cap_capable
  => cap_capable
  => security_capable
  => ns_capable
  => inet_create
-            a-10   [000] 1.000005: sched_process_exec: filename=/opt/my prog pid=10 old_pid=10
+               a-10   [000] 1.000005: sched_process_exec: filename=/opt/my prog pid=10 old_pid=10
 `
-	events, err := parseTrace(strings.NewReader(text))
-	if err != nil {
-		t.Fatal(err)
+	p, err := parseTrace(strings.NewReader(strings.TrimPrefix(text, "\n")))
+	if err != nil || p.untrusted != "" {
+		t.Fatal(err, p.untrusted)
 	}
+	events := p.events
 	if len(events) != 3 {
 		t.Fatalf("%d events: %+v", len(events), events)
 	}
@@ -117,7 +124,7 @@ func TestParseStackOfInterleavedPids(t *testing.T) {
 	if events[2].Filename != "/opt/my prog" {
 		t.Errorf("filename %q (the flags column is optional, a space is part of a name)", events[2].Filename)
 	}
-	if _, err := parseTrace(strings.NewReader("  x-1 [000] ..... 1.0: cap_capable: cap ?, ret\n")); err == nil {
+	if p, _ := parseTrace(strings.NewReader("  x-1 [000] ..... 1.0: cap_capable: cap ?, ret\n")); p.untrusted == "" || len(p.events) != 0 {
 		t.Error("a cap_capable line without cap and ret was accepted")
 	}
 }
@@ -358,5 +365,74 @@ func TestRecordedRawStacks(t *testing.T) {
 	}
 	if want := map[Audit]int{NoAudit: 22, PathChoice: 3, Unknown: 13}; !reflect.DeepEqual(told, want) {
 		t.Errorf("told %v, want %v", told, want)
+	}
+}
+
+// The recorded trace with the exec of a program whose path holds
+// newlines, as trace_pipe prints it (filename=%s raw): the red team's
+// path, which forges the exec of /usr/bin/tee and a denied
+// cap_dac_override and ends in a bare line; the same with every forged
+// line a record's header; and a bare newline. The kernel handed over the
+// 52 records of su-rawprobe.trace in each. None may be trusted, and
+// none fails the trace.
+func TestForgedExecUntrusted(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		forged bool // the forged exec of /usr/bin/tee is among the events
+		lines  bool // a line that is no record's tells
+	}{
+		{"testdata/forged-exec.trace", true, true},
+		{"testdata/forged-exec-headers.trace", true, false},
+		{"testdata/newline-exec.trace", false, true},
+	} {
+		f, err := os.Open(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := parseTrace(f)
+		f.Close()
+		if err != nil {
+			t.Errorf("%s: the trace fails: %v", tc.file, err)
+			continue
+		}
+		forged := false
+		for _, ev := range p.events {
+			forged = forged || ev.Kind == Exec && ev.Filename == "/usr/bin/tee"
+		}
+		if forged != tc.forged || (p.untrusted != "") != tc.lines {
+			t.Errorf("%s: forged exec parsed %v, untrusted line %q", tc.file, forged, p.untrusted)
+		}
+		if why := untrusted(p, 52, false); why == "" {
+			t.Errorf("%s: trusted", tc.file)
+		}
+	}
+	// A task named "=> cap_capable\n" (15 bytes, as prctl sets it),
+	// whose check follows a stack: its name's first line poses as one
+	// more frame of that stack, and the record still counts one header.
+	f, _ := os.Open("testdata/comm-newline.trace")
+	if p, _ := parseTrace(f); p.untrusted == "" || untrusted(p, 53, false) == "" {
+		t.Errorf("a command name with a newline: trusted (%d records)", p.records)
+	}
+	f.Close()
+	f, _ = os.Open("testdata/su-rawprobe.trace")
+	defer f.Close()
+	p, _ := parseTrace(f)
+	if untrusted(p, 52, false) != "" || untrusted(p, 51, false) == "" {
+		t.Errorf("the recorded trace: %q, with a record less %q", untrusted(p, 52, false), untrusted(p, 51, false))
+	}
+	// Text cut at gocap's bound holds fewer records than the kernel
+	// handed over, never more.
+	if untrusted(p, 60, true) != "" || untrusted(p, 51, true) == "" || untrusted(p, 60, false) == "" {
+		t.Errorf("cut text: %q, %q, %q", untrusted(p, 60, true), untrusted(p, 51, true), untrusted(p, 60, false))
+	}
+}
+
+func TestParseRead(t *testing.T) {
+	n, err := parseRead("entries: 0\noverrun: 0\nread events: 1234\n")
+	if n != 1234 || err != nil {
+		t.Errorf("%d, %v", n, err)
+	}
+	if _, err := parseRead("entries: 0\n"); err == nil {
+		t.Error("no read events count accepted")
 	}
 }

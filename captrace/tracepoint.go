@@ -29,7 +29,9 @@ type tracepointTracer struct {
 	done   sync.WaitGroup
 	text   keptText
 	lost   int
-	err    error
+	// untrusted is why the text read cannot be trusted, "" when it can.
+	untrusted string
+	err       error
 }
 
 func openTracepoint(fs *tracefs) (*tracepointTracer, error) {
@@ -164,8 +166,9 @@ func (t *tracepointTracer) Stop() ([]Event, error) {
 	if err == nil {
 		err = t.err
 	}
+	read := 0
 	if err == nil {
-		t.lost, err = t.readLost()
+		t.lost, read, err = t.readLost()
 	}
 	if err != nil {
 		return nil, err
@@ -173,7 +176,27 @@ func (t *tracepointTracer) Stop() ([]Event, error) {
 	t.lost += t.text.dropped
 	text := t.text.kept.String()
 	t.text.kept.Reset()
-	return parseTrace(strings.NewReader(text))
+	p, err := parseTrace(strings.NewReader(text))
+	if err != nil {
+		return nil, err
+	}
+	t.untrusted = untrusted(p, read, t.text.full)
+	return p.events, nil
+}
+
+// untrusted says why the text of a trace whose buffer handed over read
+// records cannot be trusted, "" when it can: a line that is no record's,
+// or more records in the text than the kernel handed over (a forged
+// header line in a name). Where the text was cut (full: what was not kept
+// is lost, and suggests nothing already), it holds fewer.
+func untrusted(p parsed, read int, full bool) string {
+	if p.untrusted != "" {
+		return p.untrusted
+	}
+	if p.records > read || !full && p.records != read {
+		return fmt.Sprintf("its text holds %d records where the kernel handed over %d: a name with a newline in it made up the rest", p.records, read)
+	}
+	return ""
 }
 
 func (t *tracepointTracer) Lost() int { return t.lost }
@@ -257,25 +280,49 @@ func (k *keptText) endLine() {
 	}
 }
 
-// readLost adds up what the instance's buffer lost on every CPU.
-func (t *tracepointTracer) readLost() (int, error) {
+// Untrusted is why the trace's text cannot be trusted, "" when it can.
+func (t *tracepointTracer) Untrusted() string { return t.untrusted }
+
+// readLost adds up what the instance's buffer lost on every CPU, and the
+// records read from it.
+func (t *tracepointTracer) readLost() (int, int, error) {
 	files, err := filepath.Glob(filepath.Join(t.dir, "per_cpu", "cpu*", "stats"))
 	if err != nil || len(files) == 0 {
-		return 0, fmt.Errorf("%s: no per-CPU buffer statistics", t.dir)
+		return 0, 0, fmt.Errorf("%s: no per-CPU buffer statistics", t.dir)
 	}
-	lost := 0
+	lost, read := 0, 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		n, err := parseLost(string(data))
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", f, err)
+			return 0, 0, fmt.Errorf("%s: %w", f, err)
+		}
+		r, err := parseRead(string(data))
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", f, err)
 		}
 		lost += n
+		read += r
 	}
-	return lost, nil
+	return lost, read, nil
+}
+
+// parseRead reads the count of records read from a per_cpu/cpuN/stats
+// file ("read events"): what trace_pipe handed over.
+func parseRead(stats string) (int, error) {
+	for _, line := range strings.Split(stats, "\n") {
+		if v, ok := strings.CutPrefix(line, "read events:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return 0, fmt.Errorf("read events: %q is not a count", strings.TrimSpace(v))
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("no read events count")
 }
 
 // parseLost reads a per_cpu/cpuN/stats file: the events overwritten
@@ -336,30 +383,73 @@ var (
 	traceLine = regexp.MustCompile(`^\s*(.*)-(\d+)\s+\[\d+\]\s+(?:\S+\s+)?\d+\.\d+: (.*)$`)
 	capFields = regexp.MustCompile(`\bcap (-?\d+), ret (-?\d+)`)
 	forkChild = regexp.MustCompile(`\bchild_pid=(\d+)$`)
-	execFile  = regexp.MustCompile(`^filename=(.*) pid=\d+ old_pid=\d+$`)
+	execFile  = regexp.MustCompile(`^filename=(.*) pid=(\d+) old_pid=\d+$`)
+	lostLine  = regexp.MustCompile(`^CPU:\d+ \[LOST \d+ EVENTS\]$`)
 )
+
+// parsed is what parseTrace read: the events, how many records their
+// text held (one header line each), and why the text cannot be trusted,
+// "" when it can.
+type parsed struct {
+	events    []Event
+	records   int
+	untrusted string
+}
 
 // parseTrace reads trace_pipe text into events. A stack belongs to the
 // last denied check of the same pid.
-func parseTrace(r io.Reader) ([]Event, error) {
-	var events []Event
+//
+// The kernel prints the strings of an event raw: an exec'd file name or
+// a command name with a newline in it would split its record's text into
+// lines of the traced user's choosing, forged events among them. Such
+// text is never trusted, and it is told apart from the kernel's own:
+// every line must be a record's header line, or a stack line under a
+// "<stack trace>" header (or another stack line); a header's command
+// name must fill the 16 bytes the kernel pads it to; an exec line must
+// end in its own pid. Any other line is a record's text cut by a newline, and
+// a forged header line makes one more record than the kernel handed
+// over, which Stop compares with the kernel's count of records read.
+func parseTrace(r io.Reader) (parsed, error) {
+	var p parsed
 	lastDenied := map[int]int{} // pid -> index in events
 	stackOf := -1               // the event the stack lines being read belong to
+	inStack := false            // the line before was "<stack trace>" or a stack line
+	poison := func(why, line string) {
+		if p.untrusted == "" {
+			p.untrusted = fmt.Sprintf("%s: %q", why, line)
+		}
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		if fn, ok := strings.CutPrefix(line, " => "); ok {
+			if !inStack {
+				poison("a stack line under no stack", line)
+				continue
+			}
 			if stackOf >= 0 {
-				events[stackOf].Stack = append(events[stackOf].Stack, strings.TrimSpace(fn))
+				p.events[stackOf].Stack = append(p.events[stackOf].Stack, strings.TrimSpace(fn))
 			}
 			continue
 		}
-		stackOf = -1
+		stackOf, inStack = -1, false
+		if lostLine.MatchString(line) {
+			continue // counted from the buffer's statistics
+		}
 		m := traceLine.FindStringSubmatch(line)
 		if m == nil {
+			poison("a line that is no record's", line)
 			continue
 		}
+		// The kernel pads the command name to 16 bytes ("%16s-%d"), and
+		// a name has 15 at most: one cut by a newline leaves a shorter
+		// header line, and its first part posing as a stack line.
+		if loc := traceLine.FindStringSubmatchIndex(line); loc[3] != 16 {
+			poison("a record's header cut by a newline in its command name", line)
+			continue
+		}
+		p.records++
 		pid, _ := strconv.Atoi(m[2])
 		ev := Event{Pid: pid, Comm: m[1]}
 		what, args, _ := strings.Cut(m[3], ": ")
@@ -367,28 +457,32 @@ func parseTrace(r io.Reader) ([]Event, error) {
 		case "cap_capable":
 			f := capFields.FindStringSubmatch(args)
 			if f == nil {
-				return nil, fmt.Errorf("cannot read cap_capable event %q", line)
+				poison("a cap_capable event without cap and ret", line)
+				continue
 			}
 			ev.Kind = Check
 			ev.Cap, _ = strconv.Atoi(f[1])
 			ev.Granted = f[2] == "0"
 			if !ev.Granted {
-				lastDenied[pid] = len(events)
+				lastDenied[pid] = len(p.events)
 			}
 		case "sched_process_fork":
 			f := forkChild.FindStringSubmatch(args)
 			if f == nil {
-				return nil, fmt.Errorf("cannot read fork event %q", line)
+				poison("a fork event without child_pid", line)
+				continue
 			}
 			ev.Kind = Fork
 			ev.Child, _ = strconv.Atoi(f[1])
 		case "sched_process_exec":
 			f := execFile.FindStringSubmatch(args)
-			if f == nil {
-				return nil, fmt.Errorf("cannot read exec event %q", line)
+			if f == nil || f[2] != m[2] {
+				poison("an exec event cut by a newline in its file name", line)
+				continue
 			}
 			ev.Kind, ev.Filename = Exec, f[1]
 		case "<stack trace>":
+			inStack = true
 			if i, ok := lastDenied[pid]; ok {
 				stackOf = i
 				delete(lastDenied, pid)
@@ -397,7 +491,7 @@ func parseTrace(r io.Reader) ([]Event, error) {
 		default:
 			continue
 		}
-		events = append(events, ev)
+		p.events = append(p.events, ev)
 	}
-	return events, sc.Err()
+	return p, sc.Err()
 }

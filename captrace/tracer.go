@@ -25,6 +25,10 @@ type Tracer interface {
 	// hand over (its buffer was full), as counted at Stop: a trace that
 	// lost any may lack the one check that mattered.
 	Lost() int
+	// Untrusted is why the recorded events cannot be trusted (a name
+	// the traced command chose made up events), "" when they can: a
+	// trace that cannot be trusted suggests nothing.
+	Untrusted() string
 	// Close puts back what Open changed; it may be called more than once,
 	// and after a failed Arm or Stop.
 	Close()

@@ -3,7 +3,10 @@
 # to reach what is root's: root's terminal (TIOCSTI, and what they leave
 # running), root's environment and directory, the report file (swapped
 # for a symlink), root's paste buffer (paths with ; and with ESC bytes), a
-# FIFO in place of the program after it ran; and gocap where BPF is
+# FIFO in place of the program after it ran; setcap commands steered to
+# root's programs (a swap after the run, a name BPF cuts, a relative path,
+# /dev/fd/N, a directory of the user's, a symlink to a FIFO) and events
+# forged by a newline in an exec'd name; and gocap where BPF is
 # forbidden and when it is SIGKILLed. Each asserts that root's side is
 # untouched. Run by trace-scenarios.sh in the trace container; ends with
 # "N passed, N failed".
@@ -106,10 +109,10 @@ check "a symlink planted as the report: said" "$out" \
 check "a symlink planted as the report: root's file untouched, the command not run" "$(cat /root/secret) $(ls /tmp/ran 2>/dev/null)" \
 	"root's secret "
 
-# A path with ; : the suggested command, pasted, runs setcap on that path
-# and nothing else.
-semi="$H/x;chmod u+s /bin/bash;#"
-mkdir -p "$semi" && cp /usr/local/bin/rawprobe "$semi/raw" && chown -R dave: "$H/x;chmod u+s "
+# A path with ; (root's, so that it gets a setcap command): the suggested
+# command, pasted, runs setcap on that path and nothing else.
+semi="/opt/x;chmod u+s /bin/bash;#"
+mkdir -p "$semi" && install -m 0755 /usr/local/bin/rawprobe "$semi/raw"
 gocap trace --user dave -o /tmp/hostile.txt -- "$semi/raw" </dev/null >/dev/null 2>&1
 line=$(grep -m1 '^  setcap .*=ie ' /tmp/hostile.txt | sed 's/^  //')
 check "a path with ;: the setcap command quotes it" "$line" "setcap cap_net_raw=ie '$semi/raw'"
@@ -140,7 +143,81 @@ timeout -s KILL 20 gocap trace --user dave -o /tmp/hostile.txt -- \
 	sh -c "$H/fifoprog; rm $H/fifoprog; mkfifo $H/fifoprog" </dev/null >/dev/null 2>&1
 check "FIFO in the program's place: gocap ends by itself, as the command" "$?" 0
 check "FIFO in the program's place: no setcap command, and why" \
-	"$(grep -c '^  setcap ' /tmp/hostile.txt) $(grep -c "^no setcap command for $H/fifoprog: its file capabilities now cannot be read.*not a regular file" /tmp/hostile.txt)" "0 1"
+	"$(grep -c '^  setcap ' /tmp/hostile.txt) $(grep -c "^no setcap command for $H/fifoprog: it is not provably the file that ran, one that only root can change: $H belongs to uid 2004" /tmp/hostile.txt)" "0 1"
+
+# setcap commands name only the file that ran, one only root can change.
+# No setcap (other than one the check names) in the report of each way a
+# user steers it elsewhere; SAYS is what the report says instead.
+no_setcap() { # no_setcap NAME SAYS
+	check "$1: no setcap command" "$(grep '^  setcap ' /tmp/hostile.txt)" ""
+	check "$1: the report says why" "$(grep -c -F "$2" /tmp/hostile.txt)" 1
+}
+rm -rf $H/tool $H/bin $H/rawprobe $H/dev5
+install -o dave -g dave -m 0755 /usr/local/bin/rawprobe $H/tool
+# (a) swapped for a symlink to root's program once it ran
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c "$H/tool; rm $H/tool; ln -s /usr/local/bin/rawprobe $H/tool" </dev/null >/dev/null 2>&1
+no_setcap "F3a: swapped for a symlink after the run" "no setcap command for $H/tool: it is not provably the file that ran"
+# (b) a name of 256 bytes, which BPF's record cuts to 255: the cut name
+# is a symlink to root's program
+long=$H/$(printf "%0$((255 - ${#H} - 1))d" 0)
+ln -s /usr/local/bin/rawprobe "$long" && install -o dave -g dave -m 0755 /usr/local/bin/rawprobe "${long}b"
+gocap trace --via bpf --user dave -o /tmp/hostile.txt -- "${long}b" </dev/null >/dev/null 2>&1
+no_setcap "F3b: a name cut at the record's size" "as long as a trace record holds"
+rm -f "$long" "${long}b"
+# (c) a relative path, where gocap's own directory holds root's program
+install -o dave -g dave -m 0755 /usr/local/bin/rawprobe $H/rawprobe
+(cd /usr/local/bin && gocap trace --user dave -o /tmp/hostile.txt -- sh -c "cd $H && ./rawprobe") </dev/null >/dev/null 2>&1
+no_setcap "F3c: a relative path" "no setcap command for ./rawprobe: the path is relative"
+# (d) fexecve-like: /dev/fd/N names a file of gocap's in gocap
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c "exec 5<$H/rawprobe; exec /dev/fd/5" </dev/null >/dev/null 2>&1
+no_setcap "F3d: /dev/fd/N" "the path is under /dev"
+# F4: a directory of the user's on the way: the user can swap it for a
+# symlink to /usr/local/bin before root pastes; a copy to install instead
+mkdir $H/bin && install -o dave -g dave -m 0755 /usr/local/bin/rawprobe $H/bin/rawprobe && chown dave: $H/bin
+gocap trace --user dave -o /tmp/hostile.txt -- $H/bin/rawprobe </dev/null >/dev/null 2>&1
+no_setcap "F4: a directory of the user's" "$H belongs to uid 2004, who can replace it"
+check "F4: a copy to install" "$(grep -c -x -F "    install -o root -g root -m 0755 $H/bin/rawprobe /usr/local/bin/rawprobe" /tmp/hostile.txt)" 1
+# F6: the program swapped for a symlink to a FIFO of root's, whose writer
+# waits for a reader: gocap opens nothing through it
+rm -f /tmp/f6.fifo /tmp/f6.flag $H/tool && mkfifo -m 0666 /tmp/f6.fifo && install -o dave -g dave -m 0755 /usr/local/bin/rawprobe $H/tool
+(exec 3>/tmp/f6.fifo; echo opened >/tmp/f6.flag) &
+writer=$!
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c "$H/tool; rm $H/tool; ln -s /tmp/f6.fifo $H/tool" </dev/null >/dev/null 2>&1
+sleep 0.5
+check "F6: a symlink to a FIFO or device: gocap opens nothing through it" "$(cat /tmp/f6.flag 2>/dev/null)" ""
+timeout 5 cat /tmp/f6.fifo >/dev/null; wait $writer
+no_setcap "F6: a symlink to a FIFO" "no setcap command for $H/tool: it is not provably the file that ran"
+rm -f $H/tool
+
+# F2: --via tracepoint reads the kernel's text, where an exec'd name is
+# printed raw: a name with newlines that forges the exec of root's program
+# and a denied check of it, and a bare newline. The trace is not trusted
+# and suggests nothing; it never fails.
+forge="$H/f pid=1 old_pid=1
+  x-4242 [000] ..... 1.000000: sched_process_exec: filename=/usr/local/bin/rawprobe pid=4242 old_pid=4242
+  x-4242 [000] ..... 1.000001: cap_capable: cred 0, target_ns 0, capable_ns 0, cap 1, ret -1
+  x-4242 [000] ..... 1.000002: <stack trace>
+ => cap_capable
+ => generic_permission
+Z"
+bare="$H/a
+b"
+for p in "$forge" "$bare"; do
+	mkdir -p "${p%/*}" && install -o dave -g dave -m 0755 /usr/local/bin/rawprobe "$p" && chown -R dave: "$H"
+	gocap trace --via tracepoint --user dave --format json -o /tmp/hostile.json -- "$p" </dev/null >/dev/null 2>&1
+	check "F2: a newline in an exec'd name: the trace runs, untrusted, nothing suggested" \
+		"$? $(jq -r '(.untrusted != null) and (.suggest == null)' /tmp/hostile.json)" "1 true"
+	gocap trace --via tracepoint --user dave -o /tmp/hostile.txt -- "$p" </dev/null >/dev/null 2>&1
+	no_setcap "F2: a newline in an exec'd name" "the trace cannot be trusted"
+done
+rm -rf "$H/f pid=1 old_pid=1"* "$bare"
+# A command name with a newline (prctl PR_SET_NAME), whose first line poses
+# as a stack frame of the check before it.
+gocap trace --via tracepoint --user dave --format json -o /tmp/hostile.json -- python3 -c \
+	'import ctypes, socket; ctypes.CDLL(None).prctl(15, b"=> cap_capable\n", 0, 0, 0); socket.socket(socket.AF_PACKET, socket.SOCK_RAW)' \
+	</dev/null >/dev/null 2>&1
+check "F2: a newline in a command name: untrusted, nothing suggested" \
+	"$(jq -r '(.untrusted != null) and (.suggest == null)' /tmp/hostile.json)" "true"
 
 # BPF forbidden by seccomp: one line, exit 125, nothing left; the
 # tracepoint method still works there.

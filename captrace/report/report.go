@@ -29,6 +29,9 @@ type Input struct {
 	Events   []captrace.Event
 	// Lost is how many events the kernel could not hand over.
 	Lost int
+	// Untrusted is why the events cannot be trusted (names the command
+	// chose made some up), "" when they can.
+	Untrusted string
 	// ConfFile is the capability.conf the module reads; ConfRefused, when
 	// not "", why the module would not read it (or a drop-in file).
 	ConfFile, ConfRefused string
@@ -66,10 +69,13 @@ type Files interface {
 	// Interpreter gives the program named on a script's #! line, "" when
 	// path is not a script.
 	Interpreter(path string) string
-	// Resolve makes a path that a task exec'd absolute and follows its
-	// symlinks, for setcap, which acts on the file itself; a command
-	// name (a task that never exec'd) stays as it is.
-	Resolve(path string) string
+	// Resolve gives the file that a path a task exec'd names, for
+	// setcap, which acts on the file itself, when it is provably the
+	// file that ran and one only root can change (so that it is still
+	// that file when the command is pasted); otherwise the path as it
+	// is and why no setcap should name it. A command name (a task that
+	// never exec'd) stays as it is.
+	Resolve(path string) (real, unsafe string)
 }
 
 // FileCaps are a program's file capabilities, as setcap sets them.
@@ -92,6 +98,9 @@ type Report struct {
 	// LostEvents is how many events the kernel could not hand over: a
 	// trace that lost any suggests nothing.
 	LostEvents int `json:"lost_events"`
+	// Untrusted is why the trace cannot be trusted (a name of the
+	// command's made up events): then nothing is suggested.
+	Untrusted string `json:"untrusted,omitempty"`
 	// ExecFailed is that the command itself never ran: its exec was
 	// refused, and the checks are the refusal's.
 	ExecFailed bool `json:"exec_failed,omitempty"`
@@ -172,6 +181,13 @@ type Setcaps struct {
 	// that pasting the command runs it and nothing else, or its current
 	// capabilities cannot be read.
 	Unsafe string `json:"unsafe,omitempty"`
+	// Install, with Unsafe, copies the program to where only root can
+	// change it, for a setcap on the copy.
+	Install string `json:"install_copy,omitempty"`
+	// NotForAll are the root-equivalent capabilities for which no
+	// command for every user of the program is given: on a program
+	// anyone can run, each is anyone's way to root.
+	NotForAll []string `json:"not_for_everyone,omitempty"`
 	// Script is that the program is a script (file capabilities on it do
 	// nothing); Interpreter, the program its #! line names.
 	Script      bool   `json:"script,omitempty"`
@@ -192,7 +208,7 @@ const (
 func Build(in Input) *Report {
 	rep := &Report{Command: in.Command, Program: in.Program, User: in.User, Via: in.Via, ExitCode: in.ExitCode,
 		Capabilities: []CapUse{}, Denied: []string{}, Impossible: []string{}, LostEvents: in.Lost,
-		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning}
+		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning, Untrusted: in.Untrusted}
 	programs := captrace.Programs(in.Events)
 	var ruleIAB capconf.IAB
 	if in.Rule != nil {
@@ -221,6 +237,7 @@ func Build(in Input) *Report {
 		}
 	}
 	byCap := map[int]*CapUse{}
+	unsafe := map[string]string{}   // program -> why no setcap may name it
 	neededBy := map[string]uint64{} // program -> capabilities it went without
 	var progs []string              // those programs, in the order of their first denial
 	for i, ev := range in.Events {
@@ -233,7 +250,10 @@ func Build(in Input) *Report {
 			byCap[ev.Cap] = u
 		}
 		u.Checks++
-		prog := in.Files.Resolve(programs[i])
+		prog, why := in.Files.Resolve(programs[i])
+		if why != "" {
+			unsafe[prog] = why
+		}
 		u.Programs = addUnique(u.Programs, prog)
 		if ev.Granted {
 			u.Granted++
@@ -293,13 +313,13 @@ func Build(in Input) *Report {
 	}
 	rep.Impossible = names(needed &^ bounding)
 	needed &= bounding
-	if needed == 0 || in.Lost > 0 || rep.ExecFailed || in.ConfRefused != "" {
+	if needed == 0 || in.Lost > 0 || in.Untrusted != "" || rep.ExecFailed || in.ConfRefused != "" {
 		return rep
 	}
 	for _, p := range progs {
 		neededBy[p] &= bounding
 	}
-	rep.Suggest = suggest(in, needed, progs, neededBy)
+	rep.Suggest = suggest(in, needed, progs, neededBy, unsafe)
 	return rep
 }
 
@@ -355,7 +375,7 @@ func dacPairs(events []captrace.Event) map[int]int {
 // path, which would make the order depend on where a program lives). The
 // first rule that names a user wins, so when one names the user now, the
 // line goes before it and keeps what it gives.
-func suggest(in Input, needed uint64, progs []string, neededBy map[string]uint64) *Suggestion {
+func suggest(in Input, needed uint64, progs []string, neededBy map[string]uint64, unsafe map[string]string) *Suggestion {
 	s := &Suggestion{ConfFile: in.ConfFile}
 	who := "USER"
 	if in.User != "" {
@@ -394,7 +414,7 @@ func suggest(in Input, needed uint64, progs []string, neededBy map[string]uint64
 	}
 	risky := false
 	for _, p := range progs {
-		c := setcapsFor(p, neededBy[p], in.Files)
+		c := setcapsFor(p, neededBy[p], unsafe[p], in.Files)
 		risky = risky || c.Script || c.General
 		s.Setcap = append(s.Setcap, c)
 	}
@@ -406,12 +426,15 @@ func suggest(in Input, needed uint64, progs []string, neededBy map[string]uint64
 
 // setcapsFor writes the setcap commands that give program p the
 // capabilities need on top of those it has, or says why there are none.
-func setcapsFor(p string, need uint64, files Files) Setcaps {
+func setcapsFor(p string, need uint64, unsafe string, files Files) Setcaps {
 	c := Setcaps{Program: p}
 	q, quotable := quote.Shell(p)
 	switch {
-	case !strings.HasPrefix(p, "/"):
+	case !strings.Contains(p, "/"):
 		c.Unsafe = "the program is known by its command name only, not by a path"
+		return c
+	case !strings.HasPrefix(p, "/"):
+		c.Unsafe = "the path is relative to the directory the process that ran it was in, which the trace does not tell"
 		return c
 	case !quotable:
 		c.Unsafe = "the path holds characters that no quoting makes safe to paste (control characters, or bytes that are not UTF-8)"
@@ -423,6 +446,12 @@ func setcapsFor(p string, need uint64, files Files) Setcaps {
 	}
 	if GeneralPurpose(p) {
 		c.General = true
+		return c
+	}
+	if unsafe != "" {
+		c.Unsafe = unsafe
+		dest, _ := quote.Shell("/usr/local/bin/" + path.Base(p))
+		c.Install = "install -o root -g root -m 0755 " + q + " " + dest
 		return c
 	}
 	cur, err := files.Caps(p)
@@ -438,9 +467,25 @@ func setcapsFor(p string, need uint64, files Files) Setcaps {
 	forAll.Permitted |= need
 	forAll.Effective = true
 	c.ForUser = "setcap " + quoteWord(forUser.String()) + " " + q
+	if need&rootEquivalent != 0 {
+		c.NotForAll = names(need & rootEquivalent)
+		return c
+	}
 	c.ForAll = "setcap " + quoteWord(forAll.String()) + " " + q
 	return c
 }
+
+// rootEquivalent are the capabilities that give whoever has them a way
+// to root's other powers (reading or writing any file, any process,
+// setting ids, loading modules): on a program every user can run, each
+// would be every user's way to root.
+var rootEquivalent = func() uint64 {
+	var v uint64
+	for _, c := range []int{1, 2, 21, 19, 7, 6, 0, 3, 31, 16, 17} {
+		v |= 1 << c
+	}
+	return v
+}()
 
 // quoteWord quotes capability text (names, '=', flags) for the shell
 // when it has more than one clause.

@@ -143,7 +143,7 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 		return exitTraceFailed
 	}
 	in := reportInput(o, spec.Path, ex, sys)
-	in.Via, in.ExitCode, in.Events, in.Lost = t.Method(), res.Status, events, t.Lost()
+	in.Via, in.ExitCode, in.Events, in.Lost, in.Untrusted = t.Method(), res.Status, events, t.Lost(), t.Untrusted()
 	for _, p := range res.StillRunning {
 		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
 	}
@@ -289,6 +289,9 @@ func (r traceText) writeText(w io.Writer) {
 		fmt.Fprintf(w, "pam_gocap refuses the rules: %s; it reads no rule there, so nothing is suggested (see gocap check)\n",
 			quote.Terminal(r.ConfRefused))
 	}
+	if r.Untrusted != "" {
+		fmt.Fprintf(w, "the trace cannot be trusted: %s; it suggests nothing, as the command may have made up the checks below (a file or command name with a newline in it); run it again with --via bpf\n", quote.Terminal(r.Untrusted))
+	}
 	if r.ExecFailed {
 		fmt.Fprintln(w, "the command never ran: its exec was refused (the checks below are the refusal's, and nothing is suggested from them)")
 	}
@@ -380,10 +383,19 @@ func (r traceText) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  %s\n", c.ForAll)
 	}
 	for _, c := range s.Setcap {
+		if len(c.NotForAll) > 0 {
+			fmt.Fprintf(w, "no setcap command for every user of %s: %s would let anyone who can run it reach root's other powers (any file, any process, or any id)\n",
+				quote.Terminal(c.Program), strings.Join(c.NotForAll, ", "))
+		}
+	}
+	for _, c := range s.Setcap {
 		prog := quote.Terminal(c.Program)
 		switch {
 		case c.Unsafe != "":
 			fmt.Fprintf(w, "no setcap command for %s: %s\n", prog, quote.Terminal(c.Unsafe))
+			if c.Install != "" {
+				fmt.Fprintf(w, "  instead, as root, install a copy that only root can change, once you have checked that the file there now is the program you mean (the user can change it), and give the copy the capabilities with setcap:\n    %s\n", c.Install)
+			}
 		case c.Script:
 			fmt.Fprintf(w, "no setcap command for %s: a script; file capabilities on a script do nothing (its interpreter %s reads it)", prog, quote.Terminal(c.Interpreter))
 			if c.General {

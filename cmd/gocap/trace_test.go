@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"pam_gocap/captrace"
 	"pam_gocap/captrace/report"
@@ -46,7 +49,7 @@ type testFiles struct{}
 
 func (testFiles) Caps(string) (report.FileCaps, error) { return report.FileCaps{}, nil }
 func (testFiles) Interpreter(p string) string          { return programFiles{}.Interpreter(p) }
-func (testFiles) Resolve(p string) string              { return p }
+func (testFiles) Resolve(p string) (string, string)    { return p, "" }
 
 func traceReport(t *testing.T, o *traceOptions, events []captrace.Event, format string) string {
 	t.Helper()
@@ -110,7 +113,9 @@ func TestTraceReportJSON(t *testing.T) {
 		cmds = append(cmds, c.ForUser, c.ForAll)
 	}
 	// In the order of the first denial: /opt/sh's path walk came first.
-	want := []string{"setcap cap_dac_read_search=ie /opt/tool", "setcap cap_dac_read_search=ep /opt/tool",
+	// cap_dac_read_search is root's power to read any file: no command
+	// gives it to every user of /opt/tool.
+	want := []string{"setcap cap_dac_read_search=ie /opt/tool", "",
 		"setcap cap_net_raw=ie /opt/probe", "setcap cap_net_raw=ep /opt/probe"}
 	if !reflect.DeepEqual(cmds, want) {
 		t.Errorf("setcap %q, want %q", cmds, want)
@@ -374,5 +379,169 @@ func TestTraceReportLostAndUnknown(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &back); err != nil || back["lost_events"] != float64(tc.lost) || (tc.lost > 0 && back["suggest"] != nil) {
 			t.Errorf("%s: json %s", tc.name, out.String())
 		}
+	}
+}
+
+// Resolve names a file for setcap only when it is provably the file that
+// ran and only root can change it: never a relative path (gocap's own
+// directory is not the task's), /dev/fd or /proc/self (gocap's own files),
+// a path through a symlink or a directory the user owns or a group can
+// write, or a name as long as a trace record holds (maybe cut); a
+// root-owned copy under a directory of root's passes, also through
+// root's own symlink.
+func TestResolveOnlyRootsFiles(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to own files as root and as a user")
+	}
+	root, err := os.MkdirTemp("/usr/local", ".gocap-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	os.Chmod(root, 0o755)
+	mk := func(p string, mode os.FileMode, uid int) string {
+		p = filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("\x7fELF"), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(p, mode)
+		os.Chown(p, uid, uid)
+		return p
+	}
+	tool := mk("bin/tool", 0o755, 0)
+	os.Symlink("bin/tool", filepath.Join(root, "rootlink"))
+	user := mk("home/alice/tool", 0o755, 0)
+	os.Chown(filepath.Dir(user), 1000, 1000)
+	gw := mk("shared/tool", 0o755, 0)
+	os.Chmod(filepath.Dir(gw), 0o775)
+	userFile := mk("bin/mine", 0o755, 1000)
+	os.Symlink(filepath.Join(root, "bin"), filepath.Join(root, "userlink"))
+	os.Lchown(filepath.Join(root, "userlink"), 1000, 1000)
+	fd, _ := os.Open(tool)
+	defer fd.Close()
+	long := filepath.Join(root, "bin", strings.Repeat("x", 255-len(root)-len("/bin/")))
+	if len(long) != 255 {
+		t.Fatalf("long name of %d bytes", len(long))
+	}
+	os.Symlink(tool, long)
+	for _, tc := range []struct {
+		path, want, why string
+	}{
+		{tool, tool, ""},
+		{filepath.Join(root, "rootlink"), tool, ""},
+		{"bin/tool", "bin/tool", "relative"},
+		{"./tool", "./tool", "relative"},
+		{"tool", "tool", "command name"},
+		{fmt.Sprintf("/dev/fd/%d", fd.Fd()), "", "under /dev"},
+		{"/proc/self/exe", "", "under /proc"},
+		{fmt.Sprintf("/proc/self/fd/%d", fd.Fd()), "", "under /proc"},
+		{filepath.Join(root, "userlink/tool"), "", "symlink of uid 1000"},
+		{user, "", "belongs to uid 1000"},
+		{userFile, "", "belongs to uid 1000"},
+		{gw, "", "writable by its group"},
+		{long, "", "255 bytes"},
+		{"/tmp/tool", "", "writable by its group or by others"},
+		{"/dev/null", "", "under /dev"},
+	} {
+		got, why := programFiles{}.Resolve(tc.path)
+		if tc.want == "" {
+			tc.want = tc.path
+		}
+		if got != tc.want || (tc.why == "") != (why == "") || !strings.Contains(why, tc.why) {
+			t.Errorf("%s: %q, %q; want %q, %q", tc.path, got, why, tc.want, tc.why)
+		}
+	}
+}
+
+// Reading a program opens nothing but a regular file: a FIFO or a device
+// in its place is opened with O_PATH only, which opens nothing (a writer
+// waiting on the FIFO finds no reader), then left.
+func TestProgramFilesOpenNoDevice(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "null")
+	if err := unix.Mknod(dev, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("/dev/ptmx", filepath.Join(dir, "ptmx"))
+	// inotify sees every open of the directory's files but O_PATH's.
+	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(in)
+	if _, err := unix.InotifyAddWatch(in, dir, unix.IN_OPEN); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dev, filepath.Join(dir, "ptmx"), "/dev/ptmx"} {
+		if fd, err := openProgram(p); err == nil {
+			unix.Close(fd)
+			t.Errorf("%s opened", p)
+		}
+		if _, err := (programFiles{}).Caps(p); err == nil {
+			t.Errorf("%s read", p)
+		}
+	}
+	buf := make([]byte, 4096)
+	if n, _ := unix.Read(in, buf); n > 0 {
+		t.Errorf("a FIFO or a device was opened: %d bytes of inotify events", n)
+	}
+	// The watch works: reading a regular file is seen.
+	os.WriteFile(filepath.Join(dir, "tool"), []byte("#!/bin/sh\n"), 0o755)
+	unix.Read(in, buf)
+	if (programFiles{}).Interpreter(filepath.Join(dir, "tool")) != "/bin/sh" {
+		t.Error("the regular file is not read")
+	}
+	if n, _ := unix.Read(in, buf); n <= 0 {
+		t.Error("inotify saw no open of the regular file")
+	}
+}
+
+// unsafeFiles are testFiles whose /home path is the user's to change.
+type unsafeFiles struct{ testFiles }
+
+func (unsafeFiles) Resolve(p string) (string, string) {
+	if strings.HasPrefix(p, "/home/") {
+		return p, "it is not provably the file that ran, one that only root can change: /home/dave belongs to uid 2004, who can replace it"
+	}
+	return p, ""
+}
+
+// The text report says why a program gets no setcap and which copy to
+// install instead, and that an untrusted trace suggests nothing.
+func TestTraceReportUnsafeAndUntrusted(t *testing.T) {
+	perm := []string{"cap_capable", "security_capable", "capable_wrt_inode_uidgid", "generic_permission"}
+	socket := []string{"cap_capable", "security_capable", "ns_capable", "inet_create"}
+	events := []captrace.Event{
+		{Kind: captrace.Exec, Pid: 50, Comm: "raw", Filename: "/home/dave/bin/raw"},
+		{Kind: captrace.Check, Pid: 50, Comm: "raw", Cap: 13, Stack: socket},
+		{Kind: captrace.Check, Pid: 50, Comm: "raw", Cap: 1, Stack: perm},
+	}
+	write := func(untrusted string) string {
+		in := reportInput(&traceOptions{user: "dave", command: []string{"raw"}}, "/home/dave/bin/raw", nil, fakeSystem{testOS})
+		in.Via, in.ExitCode, in.Events, in.Files, in.Untrusted = "tracepoint", 1, events, unsafeFiles{}, untrusted
+		var out bytes.Buffer
+		writeReport(&out, "text", traceText{report.Build(in)})
+		return out.String()
+	}
+	got := write("")
+	for _, want := range []string{
+		"no setcap command for /home/dave/bin/raw: it is not provably the file that ran, one that only root can change: /home/dave belongs to uid 2004, who can replace it\n",
+		"\n    install -o root -g root -m 0755 /home/dave/bin/raw /usr/local/bin/raw\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "  setcap ") {
+		t.Errorf("a setcap command:\n%s", got)
+	}
+	got = write("forged")
+	if !strings.Contains(got, "the trace cannot be trusted: forged; it suggests nothing") || strings.Contains(got, "capability.conf:") {
+		t.Errorf("untrusted:\n%s", got)
 	}
 }
