@@ -76,6 +76,18 @@ read -r tty sid </tmp/noterm
 check "no terminal: the command has none" "$tty" "?"
 [ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ] && ok "no terminal: a session of its own" || bad "no terminal: in our session"
 
+# Descriptors root's shell left open: fd 7 reads a file only root may
+# read, fd 8 appends to one of root's. The command has 0, 1 and 2 only.
+echo "root's secret" >/root/fd7 && echo "root's log" >/root/fd8 && chmod 600 /root/fd7 /root/fd8
+rm -f /tmp/fds.dave /tmp/fd7.dave
+(
+	exec 7</root/fd7 8>>/root/fd8
+	gocap trace --user dave -o /tmp/hostile.txt -- bash -c \
+		'ls /proc/$$/fd | sort -n | tr "\n" " " >/tmp/fds.dave; head -c 60 <&7 >/tmp/fd7.dave; echo pwned >&8'
+) </dev/null >/dev/null 2>&1
+check "inherited descriptors: the command has 0, 1 and 2 only" "$(cat /tmp/fds.dave)" "0 1 2 "
+check "inherited descriptors: root's files unread and untouched" "$(cat /tmp/fd7.dave /root/fd8)" "root's log"
+
 # Root's environment and directory: a secret in root's environment, root
 # in /root; the command reads its environment and /proc's.
 (
