@@ -114,9 +114,18 @@ ln -s /root/secret $H/planted.txt
 out=$(gocap trace --user dave -o $H/planted.txt -- touch /tmp/ran 2>&1 </dev/null)
 check "a symlink planted as the report: exit 125" "$?" 125
 check "a symlink planted as the report: said" "$out" \
-	"gocap trace: $H/planted.txt: a symlink; the report is written to a file, never through a link"
+	"gocap trace: $H/planted.txt: a symlink on the path; the report is written to a file, never through a link"
 check "a symlink planted as the report: root's file untouched, the command not run" "$(cat /root/secret) $(ls /tmp/ran 2>/dev/null)" \
 	"root's secret "
+# A directory on the path planted as a symlink to a directory of root's.
+mkdir -p /root/reports && echo "root's report" >/root/reports/r.txt
+ln -s /root/reports $H/reports
+out=$(gocap trace --user dave -o $H/reports/r.txt -- touch /tmp/ran 2>&1 </dev/null)
+check "a symlinked directory on the report's path: exit 125" "$?" 125
+check "a symlinked directory on the report's path: one line" "$out" \
+	"gocap trace: $H/reports/r.txt: a symlink on the path; the report is written to a file, never through a link"
+check "a symlinked directory on the report's path: root's file untouched, the command not run" \
+	"$(cat /root/reports/r.txt) $(ls /tmp/ran 2>/dev/null)" "root's report "
 
 # A path with ; : the suggested command, pasted, runs setcap on that path
 # and nothing else.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"pam_gocap/captrace"
 	"pam_gocap/captrace/report"
 	"pam_gocap/internal/launch"
@@ -280,10 +282,15 @@ func TestOpenReport(t *testing.T) {
 	os.Link(victim, filepath.Join(dir, "hardlink"))
 	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
 	os.WriteFile(filepath.Join(dir, "old"), []byte("an old report"), 0o644)
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("root's"), 0o600)
+	os.Symlink(".", filepath.Join(dir, "linkdir"))
 	for _, tc := range []struct{ name, err string }{
 		{"new", ""},
 		{"old", ""},
-		{"link", "a symlink; the report is written to a file, never through a link"},
+		{"link", "a symlink on the path; the report is written to a file, never through a link"},
+		{"linkdir/secret", "a symlink on the path"},
+		{"linkdir/new", "a symlink on the path"},
 		{"hardlink", "a file with 2 names"},
 		{"fifo", "no such device or address"}, // O_NONBLOCK: no reader, no wait
 		{".", "is a directory"},
@@ -311,8 +318,47 @@ func TestOpenReport(t *testing.T) {
 			t.Fatalf("openReport(%s) hangs", tc.name)
 		}
 	}
-	if data, _ := os.ReadFile(victim); string(data) != "root's" {
-		t.Errorf("the file behind the links became %q", data)
+	for _, f := range []string{victim, secret} {
+		if data, _ := os.ReadFile(f); string(data) != "root's" {
+			t.Errorf("%s, behind a link, became %q", f, data)
+		}
+	}
+}
+
+// Without openat2, the walk refuses a symlink in any component as openat2
+// does (ELOOP), and opens what has none, by an absolute or relative path.
+func TestWalkNoSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "file"), []byte("x"), 0o644)
+	os.Symlink("sub", filepath.Join(dir, "linkdir"))
+	os.Symlink("sub/file", filepath.Join(dir, "linkfile"))
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		path string
+		err  error
+	}{
+		{filepath.Join(dir, "sub", "file"), nil},
+		{"sub/file", nil},
+		{"./sub/../sub//file", nil},
+		{filepath.Join(dir, "sub", "new"), nil},
+		{filepath.Join(dir, "linkdir", "file"), unix.ELOOP},
+		{filepath.Join(dir, "linkdir", "new"), unix.ELOOP},
+		{"linkdir/file", unix.ELOOP},
+		{filepath.Join(dir, "linkfile"), unix.ELOOP},
+		{filepath.Join(dir, "sub", "file", "x"), unix.ENOTDIR},
+		{filepath.Join(dir, "sub"), unix.EISDIR},
+	} {
+		fd, err := walkNoSymlinks(tc.path, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			unix.Close(fd)
+		}
+		if err != tc.err {
+			t.Errorf("%s: %v, want %v", tc.path, err, tc.err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "sub", "new")); err != nil {
+		t.Errorf("a path with no link: %v", err)
 	}
 }
 
