@@ -69,6 +69,13 @@ check "left running: no controlling terminal" "$(cat /tmp/left.tty)" "/dev/?"
 read -r left_sid root_sid </tmp/left.sid
 [ "$left_sid" != "$root_sid" ] && ok "left running: in a session of its own" || bad "left running: in root's session $root_sid"
 
+# What the command leaves running out of its session (setsid) is named
+# as still running, as what stays in it is, and nothing else is.
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'setsid sleep 30 & sleep 30 & exit 0' </dev/null >/dev/null 2>&1
+left=$(sed -n 's/^still running when the trace stopped: pid \([0-9]*\) (\(.*\)); .*/\2 \1/p' /tmp/hostile.txt)
+check "left running with setsid: named, as the one in the session" "$(cut -d' ' -f1 <<<"$left" | tr '\n' ' ')" "sleep sleep "
+[ -n "$left" ] && kill $(cut -d' ' -f2 <<<"$left")
+
 # No terminal: the command gets none (no controlling terminal), in a
 # session of its own.
 gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'ps -o tty=,sid= -p $$ >/tmp/noterm' </dev/null >/dev/null 2>&1

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -105,8 +106,17 @@ func TestRunStillRunning(t *testing.T) {
 	}{
 		{"ends in time", "sleep 0.3 & exit 0", nil},
 		{"outlives the wait", "sleep 3 & exit 0", []string{"sleep"}},
+		{"a session of its own", "setsid sleep 3 & sleep 3 & exit 0", []string{"sleep", "sleep"}},
+		{"orphaned twice", "(setsid sh -c 'sleep 3 & exit 0' &); exit 0", []string{"sleep"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A child of gocap's own, started before, is not the command's.
+			own := exec.Command("sleep", "3")
+			if err := own.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer own.Wait()
+			defer own.Process.Kill()
 			res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", tc.script}, Linger: time.Second}, &armed{}, nil)
 			if err != nil || res.Status != 0 {
 				t.Fatalf("Run: %+v, %v", res, err)
