@@ -46,7 +46,19 @@ if [ "$(cat /proc/sys/dev/tty/legacy_tiocsti)" = 1 ]; then
 	# gocap relayed what the command wrote.
 	check "TIOCSTI: the push reached the command's own terminal" "$(grep -c '^stdin: 17 bytes$' <<<"$out")" 1
 fi
-check "TIOCSTI: root's terminal's settings put back" "$(grep -c "^root's terminal: as it was" <<<"$out")" 1
+check "TIOCSTI: root's terminal's settings put back" "$(grep -c "root's terminal: as it was$" <<<"$out")" 1
+
+# Output that conceals what follows (\e[8m) and fakes a report: the real
+# report follows a reset of the terminal and a line that ends the
+# command's output.
+cat >/tmp/conceal.sh <<'EOF'
+gocap trace --user dave -- printf 'FAKE: nothing needed was denied\r\n\033[8m'
+EOF
+out=$(under_pty /tmp/conceal.sh)
+rest=${out##*$'\033[8m'}
+[[ $rest == $'\030'*$'\033[0m'*"gocap's report follows"*'gocap trace: printf '* ]] &&
+	ok "concealed output: the report follows a reset and a separator" ||
+	bad "concealed output: after \\e[8m came $(printf %q "${rest:0:200}")"
 
 # What the command leaves running (deaf to the hangup its terminal gets
 # when the command ends, its standard input kept from sh's /dev/null)

@@ -147,8 +147,25 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 	for _, p := range res.StillRunning {
 		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
 	}
+	separateReport(out)
 	writeReport(out, o.format, traceText{report.Build(in)})
 	return res.Status
+}
+
+// reportSeparator ends the command's output where the report follows it
+// on a terminal: the command can write text that looks like a report,
+// but not after this line (its relay has ended, and the terminal was
+// reset after it).
+const reportSeparator = "---------- gocap trace: the command's output ends here; gocap's report follows ----------"
+
+// separateReport writes reportSeparator when the report goes to a
+// terminal, where the command's output went before it.
+func separateReport(out io.Writer) {
+	if f, ok := out.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			fmt.Fprintln(f, reportSeparator)
+		}
+	}
 }
 
 // reportInput is what the report needs to know besides the trace: the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -420,5 +421,50 @@ func TestTraceReportLostAndUnknown(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &back); err != nil || back["lost_events"] != float64(tc.lost) || (tc.lost > 0 && back["suggest"] != nil) {
 			t.Errorf("%s: json %s", tc.name, out.String())
 		}
+	}
+}
+
+// On a terminal, the report follows a line that says the command's output
+// ended; in a file or a pipe, it is the report alone.
+func TestSeparateReport(t *testing.T) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		t.Fatalf("TIOCGPTPEER: %v", errno)
+	}
+	terminal := os.NewFile(sfd, "pty")
+	defer terminal.Close()
+	file, err := os.Create(filepath.Join(t.TempDir(), "report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	var buf bytes.Buffer
+	for _, w := range []io.Writer{file, &buf, terminal} {
+		separateReport(w)
+	}
+	if data, _ := os.ReadFile(file.Name()); len(data) != 0 || buf.Len() != 0 {
+		t.Errorf("a file got %q, a buffer %q; want nothing", data, buf.String())
+	}
+	read := make(chan string, 1)
+	go func() {
+		got := make([]byte, 512)
+		n, _ := master.Read(got)
+		read <- string(got[:max(n, 0)])
+	}()
+	select {
+	case got := <-read:
+		if want := reportSeparator + "\r\n"; got != want {
+			t.Errorf("the terminal got %q, want %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("the terminal got nothing")
 	}
 }

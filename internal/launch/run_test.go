@@ -163,7 +163,7 @@ func TestRunOnPty(t *testing.T) {
 	}()
 	out := filepath.Join(t.TempDir(), "out")
 	script := `tty >"$OUT"; stty size >>"$OUT"
-read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $session" >>"$OUT"; echo relayed-text`
+read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $session" >>"$OUT"; printf 'relayed-text\033[8m'`
 	a := &armed{}
 	res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out}}, a, nil)
 	code := res.Status
@@ -192,8 +192,10 @@ read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $se
 	slave.Close()
 	master.SetReadDeadline(time.Now().Add(2 * time.Second))
 	<-done
-	if !strings.Contains(relayed.String(), "relayed-text") {
-		t.Errorf("relayed %q, want the command's output", relayed.String())
+	// What the command left set (here, concealed text) is undone, on a
+	// line of its own, once the relay has ended.
+	if want := "relayed-text\x1b[8m" + terminalReset + "\r\n"; !strings.HasSuffix(relayed.String(), want) {
+		t.Errorf("relayed %q, want the command's output and then %q", relayed.String(), want)
 	}
 }
 
