@@ -1,9 +1,11 @@
 #!/bin/bash
 # trace-hostile.sh: gocap trace run by root on programs of dave's that try
-# to reach what is root's: root's terminal (TIOCSTI, and what they leave
-# running), root's environment and directory, the report file (swapped
-# for a symlink), root's paste buffer (paths with ; and with ESC bytes), a
-# FIFO in place of the program after it ran; and gocap where BPF is
+# to reach what is root's: root's terminal (TIOCSTI, output that conceals
+# the report, and what they leave running, setsid included), descriptors
+# root's shell left open, root's environment and directory, the report
+# file (swapped for a symlink, or under a symlinked directory), root's
+# paste buffer (paths with ; and with ESC bytes), a FIFO in place of the
+# program after it ran; and gocap where BPF is
 # forbidden and when it is SIGKILLed. Each asserts that root's side is
 # untouched. Run by trace-scenarios.sh in the trace container; ends with
 # "N passed, N failed".
