@@ -1,12 +1,14 @@
 #!/bin/bash
 # trace-hostile.sh: gocap trace run by root on programs of dave's that try
-# to reach what is root's: root's terminal (TIOCSTI, and what they leave
-# running), root's environment and directory, the report file (swapped
-# for a symlink), root's paste buffer (paths with ; and with ESC bytes), a
-# FIFO in place of the program after it ran; setcap commands steered to
-# root's programs (a swap after the run, a name BPF cuts, a relative path,
-# /dev/fd/N, a directory of the user's, a symlink to a FIFO) and events
-# forged by a newline in an exec'd name; and gocap where BPF is
+# to reach what is root's: root's terminal (TIOCSTI, output that conceals
+# the report, and what they leave running, setsid included), descriptors
+# root's shell left open, root's environment and directory, the report
+# file (swapped for a symlink, or under a symlinked directory), root's
+# paste buffer (paths with ; and with ESC bytes), a FIFO in place of the
+# program after it ran; setcap commands steered to root's programs (a swap
+# after the run, a name BPF cuts, a relative path, /dev/fd/N, a directory
+# of the user's, a symlink to a FIFO) and events forged by a newline in an
+# exec'd name; and gocap where BPF is
 # forbidden and when it is SIGKILLed. Each asserts that root's side is
 # untouched. Run by trace-scenarios.sh in the trace container; ends with
 # "N passed, N failed".
@@ -49,7 +51,19 @@ if [ "$(cat /proc/sys/dev/tty/legacy_tiocsti)" = 1 ]; then
 	# gocap relayed what the command wrote.
 	check "TIOCSTI: the push reached the command's own terminal" "$(grep -c '^stdin: 17 bytes$' <<<"$out")" 1
 fi
-check "TIOCSTI: root's terminal's settings put back" "$(grep -c "^root's terminal: as it was" <<<"$out")" 1
+check "TIOCSTI: root's terminal's settings put back" "$(grep -c "root's terminal: as it was$" <<<"$out")" 1
+
+# Output that conceals what follows (\e[8m) and fakes a report: the real
+# report follows a reset of the terminal and a line that ends the
+# command's output.
+cat >/tmp/conceal.sh <<'EOF'
+gocap trace --user dave -- printf 'FAKE: nothing needed was denied\r\n\033[8m'
+EOF
+out=$(under_pty /tmp/conceal.sh)
+rest=${out##*$'\033[8m'}
+[[ $rest == $'\030'*$'\033[0m'*"gocap's report follows"*'gocap trace: printf '* ]] &&
+	ok "concealed output: the report follows a reset and a separator" ||
+	bad "concealed output: after \\e[8m came $(printf %q "${rest:0:200}")"
 
 # What the command leaves running (deaf to the hangup its terminal gets
 # when the command ends, its standard input kept from sh's /dev/null)
@@ -72,12 +86,31 @@ check "left running: no controlling terminal" "$(cat /tmp/left.tty)" "/dev/?"
 read -r left_sid root_sid </tmp/left.sid
 [ "$left_sid" != "$root_sid" ] && ok "left running: in a session of its own" || bad "left running: in root's session $root_sid"
 
+# What the command leaves running out of its session (setsid) is named
+# as still running, as what stays in it is, and nothing else is.
+gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'setsid sleep 30 & sleep 30 & exit 0' </dev/null >/dev/null 2>&1
+left=$(sed -n 's/^still running when the trace stopped: pid \([0-9]*\) (\(.*\)); .*/\2 \1/p' /tmp/hostile.txt)
+check "left running with setsid: named, as the one in the session" "$(cut -d' ' -f1 <<<"$left" | tr '\n' ' ')" "sleep sleep "
+[ -n "$left" ] && kill $(cut -d' ' -f2 <<<"$left")
+
 # No terminal: the command gets none (no controlling terminal), in a
 # session of its own.
 gocap trace --user dave -o /tmp/hostile.txt -- sh -c 'ps -o tty=,sid= -p $$ >/tmp/noterm' </dev/null >/dev/null 2>&1
 read -r tty sid </tmp/noterm
 check "no terminal: the command has none" "$tty" "?"
 [ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ] && ok "no terminal: a session of its own" || bad "no terminal: in our session"
+
+# Descriptors root's shell left open: fd 7 reads a file only root may
+# read, fd 8 appends to one of root's. The command has 0, 1 and 2 only.
+echo "root's secret" >/root/fd7 && echo "root's log" >/root/fd8 && chmod 600 /root/fd7 /root/fd8
+rm -f /tmp/fds.dave /tmp/fd7.dave
+(
+	exec 7</root/fd7 8>>/root/fd8
+	gocap trace --user dave -o /tmp/hostile.txt -- bash -c \
+		'ls /proc/$$/fd | sort -n | tr "\n" " " >/tmp/fds.dave; head -c 60 <&7 >/tmp/fd7.dave; echo pwned >&8'
+) </dev/null >/dev/null 2>&1
+check "inherited descriptors: the command has 0, 1 and 2 only" "$(cat /tmp/fds.dave)" "0 1 2 "
+check "inherited descriptors: root's files unread and untouched" "$(cat /tmp/fd7.dave /root/fd8 2>/dev/null)" "root's log"
 
 # Root's environment and directory: a secret in root's environment, root
 # in /root; the command reads its environment and /proc's.
@@ -105,9 +138,18 @@ ln -s /root/secret $H/planted.txt
 out=$(gocap trace --user dave -o $H/planted.txt -- touch /tmp/ran 2>&1 </dev/null)
 check "a symlink planted as the report: exit 125" "$?" 125
 check "a symlink planted as the report: said" "$out" \
-	"gocap trace: $H/planted.txt: a symlink; the report is written to a file, never through a link"
+	"gocap trace: $H/planted.txt: a symlink on the path; the report is written to a file, never through a link"
 check "a symlink planted as the report: root's file untouched, the command not run" "$(cat /root/secret) $(ls /tmp/ran 2>/dev/null)" \
 	"root's secret "
+# A directory on the path planted as a symlink to a directory of root's.
+mkdir -p /root/reports && echo "root's report" >/root/reports/r.txt
+ln -s /root/reports $H/reports
+out=$(gocap trace --user dave -o $H/reports/r.txt -- touch /tmp/ran 2>&1 </dev/null)
+check "a symlinked directory on the report's path: exit 125" "$?" 125
+check "a symlinked directory on the report's path: one line" "$out" \
+	"gocap trace: $H/reports/r.txt: a symlink on the path; the report is written to a file, never through a link"
+check "a symlinked directory on the report's path: root's file untouched, the command not run" \
+	"$(cat /root/reports/r.txt) $(ls /tmp/ran 2>/dev/null)" "root's report "
 
 # A path with ; (root's, so that it gets a setcap command): the suggested
 # command, pasted, runs setcap on that path and nothing else.

@@ -147,8 +147,25 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 	for _, p := range res.StillRunning {
 		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
 	}
+	separateReport(out)
 	writeReport(out, o.format, traceText{report.Build(in)})
 	return res.Status
+}
+
+// reportSeparator ends the command's output where the report follows it
+// on a terminal: the command can write text that looks like a report,
+// but not after this line (its relay has ended, and the terminal was
+// reset after it).
+const reportSeparator = "---------- gocap trace: the command's output ends here; gocap's report follows ----------"
+
+// separateReport writes reportSeparator when the report goes to a
+// terminal, where the command's output went before it.
+func separateReport(out io.Writer) {
+	if f, ok := out.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			fmt.Fprintln(f, reportSeparator)
+		}
+	}
 }
 
 // reportInput is what the report needs to know besides the trace: the
@@ -168,14 +185,15 @@ func reportInput(o *traceOptions, program string, ex *Explanation, sys system) r
 }
 
 // openReport opens the report file for writing as root does it for a
-// user it does not trust: never through a symlink (O_NOFOLLOW), never
+// user it does not trust: never through a symlink, in any component of
+// the path (a directory of the user's can be a link to /etc), never
 // stalled by a FIFO (O_NONBLOCK), and only a regular file with no other
 // name, which could be a file of root's. It is emptied once it is known
 // to be such a file.
 func openReport(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+	fd, err := openNoSymlinks(path, unix.O_WRONLY|unix.O_CREAT|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
 	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("%s: a symlink; the report is written to a file, never through a link", quote.Terminal(path))
+		return nil, fmt.Errorf("%s: a symlink on the path; the report is written to a file, never through a link", quote.Terminal(path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", quote.Terminal(path), err)
@@ -197,6 +215,62 @@ func openReport(path string) (*os.File, error) {
 		return nil, fmt.Errorf("%s: %w", quote.Terminal(path), err)
 	}
 	return f, nil
+}
+
+// openNoSymlinks opens path with flags, failing with ELOOP when any of
+// its components is a symlink: openat2(2) with RESOLVE_NO_SYMLINKS (Linux
+// 5.6), or where the kernel lacks it, a walk that opens each directory
+// with O_NOFOLLOW.
+func openNoSymlinks(path string, flags int, mode uint32) (int, error) {
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{Flags: uint64(flags), Mode: uint64(mode),
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+	if err != unix.ENOSYS {
+		return fd, err
+	}
+	return walkNoSymlinks(path, flags, mode)
+}
+
+// walkNoSymlinks is openNoSymlinks without openat2: each directory on the
+// path is opened from the one before with O_NOFOLLOW|O_DIRECTORY, and the
+// file from the last with O_NOFOLLOW, so that no component is followed
+// if it is a link (ELOOP, or ENOTDIR for a directory's: told apart by
+// lstat, which says ELOOP for a link as openat2 does).
+func walkNoSymlinks(path string, flags int, mode uint32) (int, error) {
+	dir := unix.AT_FDCWD
+	if strings.HasPrefix(path, "/") {
+		d, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, err
+		}
+		dir = d
+	}
+	closeDir := func() {
+		if dir != unix.AT_FDCWD {
+			unix.Close(dir)
+		}
+	}
+	names := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+	if len(names) == 0 || strings.HasSuffix(path, "/") {
+		closeDir()
+		return -1, unix.EISDIR
+	}
+	for _, name := range names[:len(names)-1] {
+		next, err := unix.Openat(dir, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.ENOTDIR {
+			var st unix.Stat_t
+			if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				err = unix.ELOOP
+			}
+		}
+		closeDir()
+		if err != nil {
+			return -1, err
+		}
+		dir = next
+	}
+	fd, err := unix.Openat(dir, names[len(names)-1], flags|unix.O_NOFOLLOW, mode)
+	closeDir()
+	return fd, err
 }
 
 // prepareLaunch finds the command and, with --user, what a login gives the

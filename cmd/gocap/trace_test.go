@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -285,10 +286,15 @@ func TestOpenReport(t *testing.T) {
 	os.Link(victim, filepath.Join(dir, "hardlink"))
 	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
 	os.WriteFile(filepath.Join(dir, "old"), []byte("an old report"), 0o644)
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("root's"), 0o600)
+	os.Symlink(".", filepath.Join(dir, "linkdir"))
 	for _, tc := range []struct{ name, err string }{
 		{"new", ""},
 		{"old", ""},
-		{"link", "a symlink; the report is written to a file, never through a link"},
+		{"link", "a symlink on the path; the report is written to a file, never through a link"},
+		{"linkdir/secret", "a symlink on the path"},
+		{"linkdir/new", "a symlink on the path"},
 		{"hardlink", "a file with 2 names"},
 		{"fifo", "no such device or address"}, // O_NONBLOCK: no reader, no wait
 		{".", "is a directory"},
@@ -316,8 +322,47 @@ func TestOpenReport(t *testing.T) {
 			t.Fatalf("openReport(%s) hangs", tc.name)
 		}
 	}
-	if data, _ := os.ReadFile(victim); string(data) != "root's" {
-		t.Errorf("the file behind the links became %q", data)
+	for _, f := range []string{victim, secret} {
+		if data, _ := os.ReadFile(f); string(data) != "root's" {
+			t.Errorf("%s, behind a link, became %q", f, data)
+		}
+	}
+}
+
+// Without openat2, the walk refuses a symlink in any component as openat2
+// does (ELOOP), and opens what has none, by an absolute or relative path.
+func TestWalkNoSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "file"), []byte("x"), 0o644)
+	os.Symlink("sub", filepath.Join(dir, "linkdir"))
+	os.Symlink("sub/file", filepath.Join(dir, "linkfile"))
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		path string
+		err  error
+	}{
+		{filepath.Join(dir, "sub", "file"), nil},
+		{"sub/file", nil},
+		{"./sub/../sub//file", nil},
+		{filepath.Join(dir, "sub", "new"), nil},
+		{filepath.Join(dir, "linkdir", "file"), unix.ELOOP},
+		{filepath.Join(dir, "linkdir", "new"), unix.ELOOP},
+		{"linkdir/file", unix.ELOOP},
+		{filepath.Join(dir, "linkfile"), unix.ELOOP},
+		{filepath.Join(dir, "sub", "file", "x"), unix.ENOTDIR},
+		{filepath.Join(dir, "sub"), unix.EISDIR},
+	} {
+		fd, err := walkNoSymlinks(tc.path, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			unix.Close(fd)
+		}
+		if err != tc.err {
+			t.Errorf("%s: %v, want %v", tc.path, err, tc.err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "sub", "new")); err != nil {
+		t.Errorf("a path with no link: %v", err)
 	}
 }
 
@@ -543,5 +588,50 @@ func TestTraceReportUnsafeAndUntrusted(t *testing.T) {
 	got = write("forged")
 	if !strings.Contains(got, "the trace cannot be trusted: forged; it suggests nothing") || strings.Contains(got, "capability.conf:") {
 		t.Errorf("untrusted:\n%s", got)
+	}
+}
+
+// On a terminal, the report follows a line that says the command's output
+// ended; in a file or a pipe, it is the report alone.
+func TestSeparateReport(t *testing.T) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		t.Fatalf("TIOCGPTPEER: %v", errno)
+	}
+	terminal := os.NewFile(sfd, "pty")
+	defer terminal.Close()
+	file, err := os.Create(filepath.Join(t.TempDir(), "report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	var buf bytes.Buffer
+	for _, w := range []io.Writer{file, &buf, terminal} {
+		separateReport(w)
+	}
+	if data, _ := os.ReadFile(file.Name()); len(data) != 0 || buf.Len() != 0 {
+		t.Errorf("a file got %q, a buffer %q; want nothing", data, buf.String())
+	}
+	read := make(chan string, 1)
+	go func() {
+		got := make([]byte, 512)
+		n, _ := master.Read(got)
+		read <- string(got[:max(n, 0)])
+	}()
+	select {
+	case got := <-read:
+		if want := reportSeparator + "\r\n"; got != want {
+			t.Errorf("the terminal got %q, want %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("the terminal got nothing")
 	}
 }

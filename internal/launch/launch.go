@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Command is the hidden gocap command the launcher runs as; gocap's main
@@ -80,8 +82,9 @@ type Result struct {
 	// Status is the command's exit code (128+N for a signal, as a shell
 	// has it).
 	Status int
-	// StillRunning are processes of the command's session still running
-	// when Run stopped waiting for them.
+	// StillRunning are processes the command started (in its session,
+	// or out of it with setsid) still running when Run stopped waiting
+	// for them.
 	StillRunning []Process
 }
 
@@ -132,6 +135,15 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (Result, error) {
 		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, term.ctty
 	}
 	cmd.ExtraFiles = []*os.File{goR, readyW, t.Marker()} // fds 3, 4, 5
+	// What the command starts and leaves behind is adopted by gocap when
+	// its parent dies, even in a session of its own (setsid), so that
+	// linger finds it; gocap's own children before the start are not the
+	// command's.
+	mine := children()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		readyW.Close()
+		return Result{}, fmt.Errorf("becoming the subreaper of the command's processes: %w", err)
+	}
 	if err := cmd.Start(); err != nil {
 		readyW.Close()
 		return Result{}, err
@@ -163,7 +175,7 @@ func Run(s *Spec, t Tracer, sigs <-chan os.Signal) (Result, error) {
 			syscall.Kill(-cmd.Process.Pid, sig.(syscall.Signal))
 		case <-exited:
 			r := Result{Status: exitStatus(cmd.ProcessState.Sys().(syscall.WaitStatus))}
-			r.StillRunning = linger(cmd.Process.Pid, s.Linger, sigs)
+			r.StillRunning = linger(cmd.Process.Pid, mine, s.Linger, sigs)
 			term.finish()
 			return r, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -64,12 +65,57 @@ func Main(argv []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gocap trace: the limit on open files: %v\n", err)
 		return ExitFailed
 	}
-	syscall.CloseOnExec(3)
+	// Nothing of root's but what gocap gives: a descriptor root's shell
+	// or gocap's caller left open (a file of root's, a socket) is closed
+	// at the exec, as sudo's closefrom does. Those the launcher still
+	// needs, 3 and 4, stay open until then.
+	if err := closeOnExecFrom(3); err != nil {
+		fmt.Fprintf(stderr, "gocap trace: closing inherited files: %v\n", err)
+		return ExitFailed
+	}
 	if errno := readyWaitExec(pathp, &argp[0], &envp[0]); errno != 0 {
 		fmt.Fprintf(stderr, "gocap trace: %s: %v\n", quote.Terminal(path), errno)
 		return ExitCannotRun
 	}
 	return ExitFailed // the trace was not armed
+}
+
+// closeRangeCloexec is linux/close_range.h's CLOSE_RANGE_CLOEXEC, which
+// golang.org/x/sys does not name.
+const closeRangeCloexec = 1 << 2
+
+// closeOnExecFrom marks every descriptor from low up close-on-exec:
+// close_range(2) with CLOSE_RANGE_CLOEXEC (Linux 5.11), or each one
+// listed in /proc/self/fd where the kernel lacks it.
+func closeOnExecFrom(low int) error {
+	err := unix.CloseRange(uint(low), ^uint(0), closeRangeCloexec)
+	if err != unix.ENOSYS && err != unix.EINVAL {
+		return err
+	}
+	return closeOnExecListed(low)
+}
+
+// closeOnExecListed is closeOnExecFrom without close_range(2).
+func closeOnExecListed(low int) error {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close() // its own descriptor is close-on-exec already
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		fd, err := strconv.Atoi(name)
+		if err != nil || fd < low {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			return err
+		}
+	}
+	return nil
 }
 
 // readyWaitExec says ready on fd 4, waits for the go-ahead on fd 3 and

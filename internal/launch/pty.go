@@ -30,6 +30,7 @@ type terminal struct {
 	in                 int // gocap's standard input
 	stopIn, stoppedIn  *os.File
 	outDone, inDone    chan struct{}
+	lastOut            byte // the last byte relayed to out, once outDone
 	winch              chan os.Signal
 	finishing, closing sync.Once
 }
@@ -173,7 +174,7 @@ func (t *terminal) started() {
 	t.slave = nil
 	t.outDone = make(chan struct{})
 	go func() {
-		io.Copy(t.out, t.pty)
+		t.lastOut = relay(t.out, t.pty)
 		close(t.outDone)
 	}()
 	if t.saved != nil {
@@ -184,6 +185,37 @@ func (t *terminal) started() {
 		}
 	}
 }
+
+// relay copies what the command writes to its pty to gocap's terminal
+// until the pty is closed or gone, and returns the last byte copied.
+func relay(out io.Writer, pty io.Reader) byte {
+	var last byte
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := pty.Read(buf)
+		if n > 0 {
+			last = buf[n-1]
+			if _, err := out.Write(buf[:n]); err != nil {
+				return last
+			}
+		}
+		if err != nil {
+			return last
+		}
+	}
+}
+
+// terminalReset undoes what a command may leave set in the terminal it
+// wrote to, so that what gocap writes after it shows as written: CAN
+// ends an escape sequence left open, then the character set (SI, G0
+// ASCII), the normal screen (1047: without moving the cursor to one the
+// command saved, as 1049 would), the text's attributes (the conceal of \e[8m
+// among them), a visible cursor, the scroll region (with the cursor kept
+// where it is), autowrap, insert, origin, cursor-key and keypad modes,
+// and mouse, focus and bracketed-paste reporting, which would otherwise
+// type into root's shell.
+const terminalReset = "\x18\x0f\x1b(B\x1b[?1047l\x1b[0m\x1b[?25h\x1b7\x1b[r\x1b8\x1b[?7h\x1b[4l\x1b[?6l\x1b[?1l\x1b>" +
+	"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l\x1b[?2004l"
 
 // copyInput relays gocap's input to the pty until told to stop; it waits
 // with poll, so that no key typed after the command ended is taken.
@@ -222,6 +254,14 @@ func (t *terminal) finish() {
 		}
 		t.pty.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		<-t.outDone
+		// The relay has ended: the command's output can no longer
+		// reach the terminal, and what it left set there is undone,
+		// on a line of its own, before gocap writes anything.
+		end := "\r"
+		if t.lastOut != 0 && t.lastOut != '\n' {
+			end = "\r\n"
+		}
+		io.WriteString(t.out, terminalReset+end)
 	})
 }
 

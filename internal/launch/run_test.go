@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -105,8 +106,17 @@ func TestRunStillRunning(t *testing.T) {
 	}{
 		{"ends in time", "sleep 0.3 & exit 0", nil},
 		{"outlives the wait", "sleep 3 & exit 0", []string{"sleep"}},
+		{"a session of its own", "setsid sleep 3 & sleep 3 & exit 0", []string{"sleep", "sleep"}},
+		{"orphaned twice", "(setsid sh -c 'sleep 3 & exit 0' &); exit 0", []string{"sleep"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A child of gocap's own, started before, is not the command's.
+			own := exec.Command("sleep", "3")
+			if err := own.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer own.Wait()
+			defer own.Process.Kill()
 			res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", tc.script}, Linger: time.Second}, &armed{}, nil)
 			if err != nil || res.Status != 0 {
 				t.Fatalf("Run: %+v, %v", res, err)
@@ -153,7 +163,7 @@ func TestRunOnPty(t *testing.T) {
 	}()
 	out := filepath.Join(t.TempDir(), "out")
 	script := `tty >"$OUT"; stty size >>"$OUT"
-read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $session" >>"$OUT"; echo relayed-text`
+read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $session" >>"$OUT"; printf 'relayed-text\033[8m'`
 	a := &armed{}
 	res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"OUT=" + out}}, a, nil)
 	code := res.Status
@@ -182,7 +192,63 @@ read -r pid comm state ppid pgrp session tty rest </proc/$$/stat; echo "$pid $se
 	slave.Close()
 	master.SetReadDeadline(time.Now().Add(2 * time.Second))
 	<-done
-	if !strings.Contains(relayed.String(), "relayed-text") {
-		t.Errorf("relayed %q, want the command's output", relayed.String())
+	// What the command left set (here, concealed text) is undone, on a
+	// line of its own, once the relay has ended.
+	if want := "relayed-text\x1b[8m" + terminalReset + "\r\n"; !strings.HasSuffix(relayed.String(), want) {
+		t.Errorf("relayed %q, want the command's output and then %q", relayed.String(), want)
+	}
+}
+
+// A descriptor gocap inherited without close-on-exec (root's shell's
+// `exec 7</etc/shadow`) does not reach the command: it has 0, 1 and 2.
+func TestRunInheritedFiles(t *testing.T) {
+	noTerminal(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("root's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range []int{7, 77} {
+		opened, err := unix.Open(secret, unix.O_RDONLY, 0) // no O_CLOEXEC
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Dup2(opened, fd); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(opened)
+		t.Cleanup(func() { unix.Close(fd) })
+	}
+	out := filepath.Join(dir, "out")
+	res, err := Run(&Spec{Path: "/bin/sh", Args: []string{"sh", "-c", `ls /proc/$$/fd | sort -n | tr '\n' ' ' >"$OUT"`},
+		Env: []string{"OUT=" + out}}, &armed{}, nil)
+	if err != nil || res.Status != 0 {
+		t.Fatalf("Run: %+v, %v", res, err)
+	}
+	if data, _ := os.ReadFile(out); string(data) != "0 1 2 " {
+		t.Errorf("the command's descriptors: %q, want 0 1 2", data)
+	}
+}
+
+// Where the kernel lacks close_range(2), each descriptor listed in
+// /proc/self/fd from the lowest given up is marked close-on-exec.
+func TestCloseOnExecListed(t *testing.T) {
+	var fds []int
+	for i := 0; i < 3; i++ {
+		fd, err := unix.Open(os.DevNull, unix.O_RDONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, fd)
+	}
+	if err := closeOnExecListed(fds[1]); err != nil {
+		t.Fatal(err)
+	}
+	for i, fd := range fds {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if got, want := err == nil && flags&unix.FD_CLOEXEC != 0, i > 0; got != want {
+			t.Errorf("fd %d: close-on-exec %v, want %v (%v)", fd, got, want, err)
+		}
 	}
 }
