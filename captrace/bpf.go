@@ -641,11 +641,20 @@ func (t *bpfTracer) calibrate() []knownStack {
 	runtime.KeepAlive(arm)
 	t.calib.Put(uint32(0), make([]byte, 12))
 	return []knownStack{
-		{accounting, []string{"cap_capable", "security_vm_enough_memory_mm"}},
-		{capset, []string{"cap_capable", "cap_capset"}},
-		{setuid, []string{"cap_capable", "__sys_setuid"}},
-		{setgid, []string{"cap_capable", "__sys_setgid"}},
+		{capSysAdmin, accounting, []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{capSetpcap, capset, []string{"cap_capable", "cap_capset"}},
+		{capSetuid, setuid, []string{"cap_capable", "__sys_setuid"}},
+		{capSetgid, setgid, []string{"cap_capable", "__sys_setgid"}},
 	}
+}
+
+// uncalibrated is the capabilities whose stacks calibrate could not learn,
+// where stacks are numbers.
+func (t *bpfTracer) uncalibrated() uint64 {
+	if len(t.syms) > 0 {
+		return 0
+	}
+	return uncalibrated(t.known)
 }
 
 // bpfMapElemAttr is bpf(2)'s attribute for BPF_MAP_UPDATE_ELEM.

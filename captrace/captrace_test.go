@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,9 +260,9 @@ func TestResolveStackWithoutSymbols(t *testing.T) {
 		t.Fatalf("shared frames %x, want %x", prefix, want)
 	}
 	known := []knownStack{
-		{prefix, []string{"cap_capable", "security_vm_enough_memory_mm"}},
-		{capsetStack, []string{"cap_capable", "cap_capset"}},
-		{nil, []string{"cap_capable", "__sys_setuid"}}, // not caught: matches nothing
+		{21, prefix, []string{"cap_capable", "security_vm_enough_memory_mm"}},
+		{8, capsetStack, []string{"cap_capable", "cap_capset"}},
+		{7, nil, []string{"cap_capable", "__sys_setuid"}}, // not caught: matches nothing
 	}
 	for _, tc := range []struct {
 		name  string
@@ -317,7 +318,28 @@ func TestProbablyHarmless(t *testing.T) {
 		{"a stack that names nothing known", Event{Kind: Check, Cap: 21, Stack: []string{"x"}}, 0, false},
 		{"not a check", Event{Kind: Fork, Cap: 21}, 0, false},
 	} {
-		if got := ProbablyHarmless(tc.ev, tc.exit); got != tc.want {
+		if got := ProbablyHarmless(tc.ev, tc.exit, 0); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// Where the calibration could not learn a capability's unneeded
+	// checks, a denial of it with no stack is unknown whatever the exit.
+	const sysAdmin, setuid = 1 << 21, 1 << 7
+	for _, tc := range []struct {
+		name         string
+		ev           Event
+		exit         int
+		uncalibrated uint64
+		want         bool
+	}{
+		{"cap_sys_admin uncalibrated, the command failed", Event{Kind: Check, Cap: 21}, 1, sysAdmin, true},
+		{"cap_setuid uncalibrated, the command failed", Event{Kind: Check, Cap: 7}, 1, setuid, true},
+		{"another one uncalibrated", Event{Kind: Check, Cap: 21}, 1, setuid, false},
+		{"uncalibrated, but granted", Event{Kind: Check, Cap: 21, Granted: true}, 1, sysAdmin, false},
+		{"uncalibrated, but a stack with names", Event{Kind: Check, Cap: 21, Stack: []string{"x"}}, 1, sysAdmin, false},
+		{"a capability past 63", Event{Kind: Check, Cap: 64}, 1, ^uint64(0), false},
+	} {
+		if got := ProbablyHarmless(tc.ev, tc.exit, tc.uncalibrated); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -347,7 +369,7 @@ func TestRecordedRawStacks(t *testing.T) {
 	}
 	var known []knownStack
 	for fn, frames := range rec.Calibration {
-		known = append(known, knownStack{frames, []string{"cap_capable", fn}})
+		known = append(known, knownStack{recordedCaps[fn], frames, []string{"cap_capable", fn}})
 	}
 	told := map[Audit]int{}
 	for i, c := range rec.Checks {
@@ -434,5 +456,167 @@ func TestParseRead(t *testing.T) {
 	}
 	if _, err := parseRead("entries: 0\n"); err == nil {
 		t.Error("no read events count accepted")
+	}
+}
+
+// The capabilities of the recorded calibration's checks.
+var recordedCaps = map[string]int{"security_vm_enough_memory_mm": 21, "cap_capset": 8, "__sys_setuid": 7, "__sys_setgid": 6}
+
+// A calibration that failed (a busy machine: one of its checks not caught
+// twice alike) leaves its stacks out. On the recorded checks, each of its
+// capabilities' denials is then unknown, left out of what the command
+// needs even when it exited non-zero, and nothing else changes: the
+// raw socket's cap_net_raw still counts. With every stack learnt, a
+// cap_sys_admin check that is not the accounting's still counts.
+func TestRecordedRawStacksUncalibrated(t *testing.T) {
+	data, err := os.ReadFile("testdata/bpf-raw-stacks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Calibration map[string][]uint64
+		Checks      []struct {
+			Cap    int
+			Frames []uint64
+		}
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	// needed is the capabilities of the recorded checks a command that
+	// exited 1 needed, with the calibration's stacks but missed.
+	needed := func(missed string) []int {
+		var known []knownStack
+		for fn, frames := range rec.Calibration {
+			if fn == missed {
+				frames = nil
+			}
+			known = append(known, knownStack{recordedCaps[fn], frames, []string{"cap_capable", fn}})
+		}
+		caps := map[int]bool{}
+		for _, c := range rec.Checks {
+			ev := Event{Kind: Check, Cap: c.Cap, Stack: resolveStack(c.Frames, nil, known)}
+			if a, _ := Classify(ev.Stack); (a == Unknown || a == Audited) && !ProbablyHarmless(ev, 1, uncalibrated(known)) {
+				caps[c.Cap] = true
+			}
+		}
+		var out []int
+		for c := range caps {
+			out = append(out, c)
+		}
+		sort.Ints(out)
+		return out
+	}
+	// Every stack learnt: the path walk's DAC checks and the raw socket.
+	if got, want := needed(""), []int{1, 2, 13}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calibrated: needed %v, want %v", got, want)
+	}
+	for _, missed := range []string{"security_vm_enough_memory_mm", "cap_capset", "__sys_setuid", "__sys_setgid"} {
+		if got, want := needed(missed), []int{1, 2, 13}; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s not learnt: needed %v, want %v", missed, got, want)
+		}
+	}
+	// What the old rule did with the accounting's stack not learnt: the
+	// mappings' cap_sys_admin counted as needed by a command that failed.
+	var known []knownStack
+	for fn, frames := range rec.Calibration {
+		if fn != "security_vm_enough_memory_mm" {
+			known = append(known, knownStack{recordedCaps[fn], frames, []string{"cap_capable", fn}})
+		}
+	}
+	if u := uncalibrated(append(known, knownStack{21, nil, nil})); u != 1<<21 {
+		t.Errorf("uncalibrated %#x, want cap_sys_admin's bit", u)
+	}
+	admin := 0
+	for _, c := range rec.Checks {
+		ev := Event{Kind: Check, Cap: c.Cap, Stack: resolveStack(c.Frames, nil, known)}
+		if c.Cap == 21 && !ProbablyHarmless(ev, 1, 0) {
+			admin++
+		}
+	}
+	if admin != 22 {
+		t.Errorf("without the rule, %d cap_sys_admin checks count, want the 22 mappings'", admin)
+	}
+	// An unshare -n's check (a cap_sys_admin stack that is not the
+	// accounting's) counts when the calibration learnt everything.
+	unshare := Event{Kind: Check, Cap: 21, Stack: resolveStack([]uint64{11252979, 11273211, 999, 19243265, 304}, nil, known)}
+	if ProbablyHarmless(unshare, 1, 0) {
+		t.Error("unshare's cap_sys_admin left out with every stack learnt")
+	}
+}
+
+// bpf-iterator-stacks.json is what the BPF method recorded on a machine
+// where another trace attached to the tracepoint after gocap's calibration:
+// the calibration's stacks (no other probe: the tracepoint called the BPF
+// programs' directly), and the accounting checks a chown made after (the
+// tracepoint's iterator then in between: one frame more, innermost). They
+// counted as needed, and cap_sys_admin was suggested; they are the
+// accounting's whichever of the two had the iterator's frame.
+func TestRecordedIteratorFrame(t *testing.T) {
+	data, err := os.ReadFile("testdata/bpf-iterator-stacks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Calibration    map[string][]uint64
+		IteratorChecks []struct {
+			Cap    int
+			Frames []uint64
+		} `json:"iterator_checks"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	iterator := rec.IteratorChecks[0].Frames[0]
+	learn := func(withIterator bool) []knownStack {
+		c := map[string][]uint64{}
+		for fn, frames := range rec.Calibration {
+			if withIterator {
+				frames = append([]uint64{iterator}, frames...)
+			}
+			c[fn] = frames
+		}
+		accounting := sharedFrames(c["mapped"], c["protected"])
+		if accounting == nil {
+			t.Fatal("the recorded mappings share no frames")
+		}
+		return []knownStack{
+			{21, accounting, []string{"cap_capable", "security_vm_enough_memory_mm"}},
+			{8, c["cap_capset"], []string{"cap_capable", "cap_capset"}},
+			{7, c["__sys_setuid"], []string{"cap_capable", "__sys_setuid"}},
+			{6, c["__sys_setgid"], []string{"cap_capable", "__sys_setgid"}},
+		}
+	}
+	for _, learntWith := range []bool{false, true} {
+		known := learn(learntWith)
+		for _, checkWith := range []bool{true, false} {
+			for i, c := range rec.IteratorChecks {
+				frames := c.Frames
+				if !checkWith {
+					frames = frames[1:]
+				}
+				if a, where := Classify(resolveStack(frames, nil, known)); a != NoAudit || where != "security_vm_enough_memory_mm" {
+					t.Errorf("learnt with the iterator %v, check %d with it %v: %v %q, want the accounting's noaudit", learntWith, i, checkWith, a, where)
+				}
+			}
+			capset := rec.Calibration["cap_capset"]
+			if checkWith {
+				capset = append([]uint64{iterator}, capset...)
+			}
+			if a, _ := Classify(resolveStack(capset, nil, known)); a != PathChoice {
+				t.Errorf("learnt with the iterator %v, capset with it %v: %v, want a path choice", learntWith, checkWith, a)
+			}
+		}
+		// Another cap_sys_admin check (unshare's: security_capable, then
+		// callers the calibration never saw) stays unknown, and so does
+		// an accounting stack behind more than the iterator's one frame.
+		unshare := []uint64{iterator, 11252979, 11273211, 3603258, 999, 19243265, 304}
+		if s := resolveStack(unshare, nil, known); s != nil {
+			t.Errorf("learnt with the iterator %v: unshare's stack named %q", learntWith, s)
+		}
+		deeper := append([]uint64{1, 2}, rec.IteratorChecks[0].Frames[1:]...)
+		if s := resolveStack(deeper, nil, known); s != nil {
+			t.Errorf("learnt with the iterator %v: two unknown frames before cap_capable's named %q", learntWith, s)
+		}
 	}
 }

@@ -51,13 +51,18 @@ const (
 )
 
 // ProbablyHarmless says whether a denied check with no kernel stack to
-// tell by can be left out of what a command needs: a cap_sys_admin check
-// in a command that went on to exit 0. Every writable mapping asks for
-// cap_sys_admin noaudit, so without stacks most such denials are those;
-// a command that needed cap_sys_admin and went without would most often
-// fail.
-func ProbablyHarmless(ev Event, exitCode int) bool {
-	return ev.Kind == Check && !ev.Granted && ev.Stack == nil && ev.Cap == capSysAdmin && exitCode == 0
+// tell by can be left out of what a command needs: a check of one of the
+// capabilities in uncalibrated (a bit each: those whose unneeded checks
+// the trace could not learn to tell apart, see Uncalibrated), or a
+// cap_sys_admin check in a command that went on to exit 0. Every writable
+// mapping asks for cap_sys_admin noaudit, so without stacks most such
+// denials are those; a command that needed cap_sys_admin and went without
+// would most often fail.
+func ProbablyHarmless(ev Event, exitCode int, uncalibrated uint64) bool {
+	if ev.Kind != Check || ev.Granted || ev.Stack != nil || ev.Cap < 0 || ev.Cap >= 64 {
+		return false
+	}
+	return uncalibrated&(1<<uint(ev.Cap)) != 0 || ev.Cap == capSysAdmin && exitCode == 0
 }
 
 // capabilityAPI are the kernel's wrappers between a caller and cap_capable;

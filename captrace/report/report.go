@@ -32,6 +32,9 @@ type Input struct {
 	// Untrusted is why the events cannot be trusted (names the command
 	// chose made some up), "" when they can.
 	Untrusted string
+	// Uncalibrated is the capabilities (a bit each) whose unneeded checks
+	// the trace could not learn to tell apart (captrace.Uncalibrated).
+	Uncalibrated uint64
 	// ConfFile is the capability.conf the module reads; ConfRefused, when
 	// not "", why the module would not read it (or a drop-in file).
 	ConfFile, ConfRefused string
@@ -101,6 +104,12 @@ type Report struct {
 	// Untrusted is why the trace cannot be trusted (a name of the
 	// command's made up events): then nothing is suggested.
 	Untrusted string `json:"untrusted,omitempty"`
+	// Uncalibrated are the capabilities whose checks that programs are
+	// denied without needing them the trace could not learn to tell
+	// apart (without kernel addresses, on a busy machine): their denials
+	// with no known stack are counted unknown, never suggested, so a
+	// command that does need one of them is not told so.
+	Uncalibrated []string `json:"uncalibrated,omitempty"`
 	// ExecFailed is that the command itself never ran: its exec was
 	// refused, and the checks are the refusal's.
 	ExecFailed bool `json:"exec_failed,omitempty"`
@@ -138,7 +147,8 @@ type CapUse struct {
 	// Unknown counts cap_sys_admin checks that cannot be told apart
 	// from the noaudit check every mapping makes: denials with no kernel
 	// stack in a command that exited 0, and for root every grant (a
-	// granted check has no stack). Never suggested.
+	// granted check has no stack); and any denial with no known stack of
+	// a capability in Uncalibrated. Never suggested.
 	Unknown  int      `json:"denied_unknown"`
 	Programs []string `json:"programs"`
 	Where    []string `json:"where"` // kernel functions that asked and were denied
@@ -209,6 +219,9 @@ func Build(in Input) *Report {
 	rep := &Report{Command: in.Command, Program: in.Program, User: in.User, Via: in.Via, ExitCode: in.ExitCode,
 		Capabilities: []CapUse{}, Denied: []string{}, Impossible: []string{}, LostEvents: in.Lost,
 		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning, Untrusted: in.Untrusted}
+	if in.Uncalibrated != 0 {
+		rep.Uncalibrated = names(in.Uncalibrated)
+	}
 	programs := captrace.Programs(in.Events)
 	var ruleIAB capconf.IAB
 	if in.Rule != nil {
@@ -281,7 +294,7 @@ func Build(in Input) *Report {
 				u.PathChoice++
 				continue
 			case captrace.Unknown:
-				if captrace.ProbablyHarmless(ev, in.ExitCode) {
+				if captrace.ProbablyHarmless(ev, in.ExitCode, in.Uncalibrated) {
 					u.Unknown++
 					continue
 				}

@@ -309,6 +309,35 @@ func TestBuild(t *testing.T) {
 			},
 		},
 		{
+			// Without kernel addresses a calibration that failed leaves
+			// the mappings' checks with no stack: in a command that failed
+			// (chown as dave), they are unknown, and only cap_chown is
+			// suggested; the report names what was not learnt.
+			name: "uncalibrated, the command failed",
+			in: Input{User: "dave", ExitCode: 1, Uncalibrated: 1 << 21,
+				Events: run("/usr/bin/chown", denied(21, nil), denied(0, nil), denied(21, nil))},
+			denied: []string{"cap_chown"}, conf: "cap_chown dave",
+			setcap: []string{"setcap cap_chown=ie /usr/bin/chown", ""},
+			check: func(t *testing.T, r *Report) {
+				if !reflect.DeepEqual(r.Uncalibrated, []string{"cap_sys_admin"}) || r.Capabilities[1].Unknown != 2 || r.Capabilities[1].Needed {
+					t.Errorf("%+v", r)
+				}
+			},
+		},
+		{
+			// The same with every stack learnt: a cap_sys_admin denial
+			// with no known stack (unshare -n's) is needed.
+			name:   "calibrated, the command failed",
+			in:     Input{User: "dave", ExitCode: 1, Events: run("/usr/bin/unshare", denied(21, nil))},
+			denied: []string{"cap_sys_admin"}, conf: "cap_sys_admin dave",
+			setcap: []string{"setcap cap_sys_admin=ie /usr/bin/unshare", ""},
+			check: func(t *testing.T, r *Report) {
+				if r.Uncalibrated != nil {
+					t.Errorf("uncalibrated %q", r.Uncalibrated)
+				}
+			},
+		},
+		{
 			name:   "as a user, granted",
 			in:     Input{User: "dave", Events: run("/usr/bin/ping", granted(13))},
 			denied: []string{},

@@ -144,6 +144,7 @@ func runTrace(argv []string, stdout, stderr io.Writer, sys system) int {
 	}
 	in := reportInput(o, spec.Path, ex, sys)
 	in.Via, in.ExitCode, in.Events, in.Lost, in.Untrusted = t.Method(), res.Status, events, t.Lost(), t.Untrusted()
+	in.Uncalibrated = captrace.Uncalibrated(t)
 	for _, p := range res.StillRunning {
 		in.StillRunning = append(in.StillRunning, report.Process{Pid: p.Pid, Comm: p.Comm})
 	}
@@ -372,6 +373,10 @@ func (r traceText) writeText(w io.Writer) {
 	for _, p := range r.StillRunning {
 		fmt.Fprintf(w, "still running when the trace stopped: pid %d (%s); what it did after is not in the trace\n", p.Pid, quote.Terminal(p.Comm))
 	}
+	if len(r.Uncalibrated) > 0 {
+		fmt.Fprintf(w, "without the kernel's addresses, gocap could not learn the stacks of the %s checks that programs go on without (the machine was busy): their denials are unknown here, never suggested, so a command that needs one of them is not told so; run it again on a quieter machine\n",
+			strings.Join(r.Uncalibrated, ", "))
+	}
 	if len(r.Capabilities) == 0 && r.LostEvents == 0 {
 		fmt.Fprintln(w, "no capability checks")
 		return
@@ -405,6 +410,8 @@ func (r traceText) writeText(w io.Writer) {
 		switch {
 		case u.Unknown > 0 && u.Granted > 0 && u.Denied == 0:
 			by += fmt.Sprintf("; %d unknown, probably harmless (every mapping asks for it noaudit, and a granted check has no kernel stack to tell by)", u.Unknown)
+		case u.Unknown > 0 && slices.Contains(r.Uncalibrated, u.Name):
+			by += fmt.Sprintf("; %d unknown (no kernel stack to tell a check it goes on without by, see above)", u.Unknown)
 		case u.Unknown > 0:
 			by += fmt.Sprintf("; %d unknown, probably harmless (no kernel stack to tell a noaudit check by, and the command exited 0)", u.Unknown)
 		}

@@ -401,13 +401,20 @@ func TestTraceReportLostAndUnknown(t *testing.T) {
 		lost   int
 		want   []string
 		absent string
+		exit   int
+		uncal  uint64
 	}{
-		{"lost", probeEvents("/opt/probe"), 42, []string{"the trace lost 42 events", "cap_net_raw"}, "setcap"},
-		{"lost, no checks", nil, 3, []string{"the trace lost 3 events"}, "no capability checks"},
-		{"no stacks", noStacks, 0, []string{"2 unknown, probably harmless", "setcap cap_net_raw=ie /opt/probe"}, "cap_sys_admin="},
+		{"lost", probeEvents("/opt/probe"), 42, []string{"the trace lost 42 events", "cap_net_raw"}, "setcap", 0, 0},
+		{"lost, no checks", nil, 3, []string{"the trace lost 3 events"}, "no capability checks", 0, 0},
+		{"no stacks", noStacks, 0, []string{"2 unknown, probably harmless", "setcap cap_net_raw=ie /opt/probe"}, "cap_sys_admin=", 0, 0},
+		// A calibration that did not learn the accounting's stack: the
+		// command failed, and cap_sys_admin is still not suggested.
+		{"uncalibrated", noStacks, 0, []string{"could not learn the stacks of the cap_sys_admin checks", "2 unknown (no kernel stack",
+			"setcap cap_net_raw=ie /opt/probe"}, "cap_sys_admin=", 1, 1 << 21},
 	} {
 		in := reportInput(o, "/opt/tool", ex, sys)
-		in.Via, in.ExitCode, in.Events, in.Lost, in.Files = "bpf", 0, tc.events, tc.lost, testFiles{}
+		in.Via, in.ExitCode, in.Events, in.Lost, in.Files = "bpf", tc.exit, tc.events, tc.lost, testFiles{}
+		in.Uncalibrated = tc.uncal
 		var out bytes.Buffer
 		writeReport(&out, "text", traceText{report.Build(in)})
 		for _, w := range tc.want {
