@@ -345,6 +345,34 @@ func TestProbablyHarmless(t *testing.T) {
 	}
 }
 
+// recordedStacks is a BPF trace recorded as raw stacks (captrace/testdata/
+// bpf-*.json): the calibration's stacks by the function they stand for,
+// and denied checks' stacks, with the kernel's names where they were kept.
+type recordedStacks struct {
+	Calibration    map[string][]uint64
+	Checks         []recordedCheck
+	IteratorChecks []recordedCheck `json:"iterator_checks"`
+}
+
+type recordedCheck struct {
+	Cap    int
+	Frames []uint64
+	Names  []string
+}
+
+func readRecordedStacks(t *testing.T, file string) recordedStacks {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recordedStacks
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
 // bpf-raw-stacks.json is what the BPF method recorded while a probe ran as
 // nobody (capset, setuid and setgid to its own ids, a raw socket, sh's
 // path walk and every mapping before): the calibration's stacks and each
@@ -352,21 +380,7 @@ func TestProbablyHarmless(t *testing.T) {
 // /proc/kallsyms gave them. Without the names, the calibration must tell
 // apart exactly the checks the names say a program goes on without.
 func TestRecordedRawStacks(t *testing.T) {
-	data, err := os.ReadFile("testdata/bpf-raw-stacks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Calibration map[string][]uint64
-		Checks      []struct {
-			Cap    int
-			Frames []uint64
-			Names  []string
-		}
-	}
-	if err := json.Unmarshal(data, &rec); err != nil {
-		t.Fatal(err)
-	}
+	rec := readRecordedStacks(t, "testdata/bpf-raw-stacks.json")
 	var known []knownStack
 	for fn, frames := range rec.Calibration {
 		known = append(known, knownStack{recordedCaps[fn], frames, []string{"cap_capable", fn}})
@@ -469,20 +483,7 @@ var recordedCaps = map[string]int{"security_vm_enough_memory_mm": 21, "cap_capse
 // raw socket's cap_net_raw still counts. With every stack learnt, a
 // cap_sys_admin check that is not the accounting's still counts.
 func TestRecordedRawStacksUncalibrated(t *testing.T) {
-	data, err := os.ReadFile("testdata/bpf-raw-stacks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Calibration map[string][]uint64
-		Checks      []struct {
-			Cap    int
-			Frames []uint64
-		}
-	}
-	if err := json.Unmarshal(data, &rec); err != nil {
-		t.Fatal(err)
-	}
+	rec := readRecordedStacks(t, "testdata/bpf-raw-stacks.json")
 	// needed is the capabilities of the recorded checks a command that
 	// exited 1 needed, with the calibration's stacks but missed.
 	needed := func(missed string) []int {
@@ -553,20 +554,7 @@ func TestRecordedRawStacksUncalibrated(t *testing.T) {
 // counted as needed, and cap_sys_admin was suggested; they are the
 // accounting's whichever of the two had the iterator's frame.
 func TestRecordedIteratorFrame(t *testing.T) {
-	data, err := os.ReadFile("testdata/bpf-iterator-stacks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Calibration    map[string][]uint64
-		IteratorChecks []struct {
-			Cap    int
-			Frames []uint64
-		} `json:"iterator_checks"`
-	}
-	if err := json.Unmarshal(data, &rec); err != nil {
-		t.Fatal(err)
-	}
+	rec := readRecordedStacks(t, "testdata/bpf-iterator-stacks.json")
 	iterator := rec.IteratorChecks[0].Frames[0]
 	learn := func(withIterator bool) []knownStack {
 		c := map[string][]uint64{}
