@@ -11,6 +11,7 @@ import (
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/quote"
 )
 
 // Finding is one problem in a rules file. Line 0 is the whole file.
@@ -65,8 +66,9 @@ func runCheck(argv []string, stdout, stderr io.Writer, sys system) int {
 		}
 		writeJSON(stdout, out)
 	} else {
+		// The messages quote the tokens they name, but not the paths.
 		for _, f := range findings {
-			fmt.Fprintln(stdout, f)
+			fmt.Fprintln(stdout, quote.Line(f.String()))
 		}
 	}
 	if errCount > 0 {

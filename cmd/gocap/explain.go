@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/quote"
 )
 
 // Explanation is what gocap explain finds out about a user.
@@ -185,7 +186,14 @@ func capNames(v uint64) []string {
 	return names
 }
 
+// writeText prints the explanation for a terminal. The names come from
+// NSS (a directory's user and group names), the rule's file and the
+// command line, so each is escaped (quote.Terminal): a name with an
+// escape sequence in it prints as text and does nothing to root's
+// terminal. The notes are capconf's log lines, which quote the names in
+// them but not the file's path: quote.Line escapes what is left.
 func (ex *Explanation) writeText(w io.Writer) {
+	t := quote.Terminal
 	list := func(v []string) string {
 		if len(v) == 0 {
 			return "(none)"
@@ -193,15 +201,19 @@ func (ex *Explanation) writeText(w io.Writer) {
 		return strings.Join(v, ",")
 	}
 	if ex.Known {
-		fmt.Fprintf(w, "user          %s (uid %s, gid %s)\n", ex.User, ex.UID, ex.GID)
-		fmt.Fprintf(w, "groups        %s (from NSS)\n", strings.Join(ex.Groups, " "))
+		fmt.Fprintf(w, "user          %s (uid %s, gid %s)\n", t(ex.User), ex.UID, ex.GID)
+		groups := make([]string, len(ex.Groups))
+		for i, g := range ex.Groups {
+			groups[i] = t(g)
+		}
+		fmt.Fprintf(w, "groups        %s (from NSS)\n", strings.Join(groups, " "))
 	} else {
-		fmt.Fprintf(w, "user          %s: unknown to NSS, so no rule can name it\n", ex.User)
+		fmt.Fprintf(w, "user          %s: unknown to NSS, so no rule can name it\n", t(ex.User))
 	}
 	if ex.Rule != nil {
-		fmt.Fprintf(w, "rule          %s:%d: %s  %s\n", ex.Rule.File, ex.Rule.Line, ex.Rule.Caps, ex.Rule.Who)
+		fmt.Fprintf(w, "rule          %s:%d: %s  %s\n", t(ex.Rule.File), ex.Rule.Line, t(ex.Rule.Caps), t(ex.Rule.Who))
 	} else {
-		fmt.Fprintf(w, "rule          none in %s\n", ex.Config)
+		fmt.Fprintf(w, "rule          none in %s\n", t(ex.Config))
 	}
 	fmt.Fprintf(w, "authenticate  %s\n", ex.Authenticate)
 	switch ex.Action {
@@ -221,7 +233,7 @@ func (ex *Explanation) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  keepcaps    %v\n", ex.KeepCaps)
 	}
 	if ex.File != nil {
-		fmt.Fprintf(w, "program       %s: %s\n", ex.File.Path, ex.File.Caps)
+		fmt.Fprintf(w, "program       %s: %s\n", t(ex.File.Path), t(ex.File.Caps))
 		fmt.Fprintf(w, "  Permitted   %s\n", list(ex.File.Permitted))
 		fmt.Fprintf(w, "  Effective   %s\n", list(ex.File.Effective))
 	}
@@ -232,6 +244,6 @@ func (ex *Explanation) writeText(w io.Writer) {
 		}
 	}
 	for _, n := range ex.Notes {
-		fmt.Fprintf(w, "note          %s\n", n)
+		fmt.Fprintf(w, "note          %s\n", quote.Line(n))
 	}
 }

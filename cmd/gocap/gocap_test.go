@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"pam_gocap/capconf"
+	"pam_gocap/internal/quote"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -27,8 +28,13 @@ type fakeSystem struct{ capconf.OS }
 
 var testOS = capconf.OS{Owner: uint32(os.Getuid())}
 
-var fakeUsers = map[string][]string{"alice": {"alice"}, "bob": {"bob", "netops"}, "carol": {"netops"}, "erin": {"erin"}}
-var fakeGroups = map[string]bool{"alice": true, "bob": true, "erin": true, "netops": true}
+// evil is a user whose name, and whose group's, a directory could hold:
+// an escape sequence that sets the terminal's title, one that clears it.
+const evil, evilGroup = "ev\x1b]0;owned\x07il", "ops\x1b[2J"
+
+var fakeUsers = map[string][]string{"alice": {"alice"}, "bob": {"bob", "netops"}, "carol": {"netops"}, "erin": {"erin"},
+	evil: {evilGroup}}
+var fakeGroups = map[string]bool{"alice": true, "bob": true, "erin": true, "netops": true, evilGroup: true}
 
 func (fakeSystem) LookupUser(name string) (capconf.Groups, error) {
 	g, ok := fakeUsers[name]
@@ -347,6 +353,51 @@ func TestExplainGolden(t *testing.T) {
 			}
 			golden(t, "testdata/explain-"+tt.name+".golden", out)
 		})
+	}
+}
+
+// A name from NSS, a rule's text and a path print as text: not one byte
+// of them acts on root's terminal.
+func TestExplainEscapesNames(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "capability.conf\x1b[1A")
+	if err := os.WriteFile(conf, []byte("cap_net_raw  @"+evilGroup+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{evil, "mallory\x1b[2J"} {
+		out, errOut, code := gocap("explain", user, "--config", conf, "--file", "/usr/local/bin/ping-netops")
+		if code != 0 || errOut != "" {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if strings.ContainsAny(out, "\x1b\x07") {
+			t.Errorf("a control character reached the output:\n%q", out)
+		}
+		if !strings.Contains(out, quote.Terminal(user)) {
+			t.Errorf("the user's name, escaped, is missing:\n%s", out)
+		}
+	}
+	out, _, _ := gocap("explain", evil, "--config", conf)
+	for _, want := range []string{`groups        ops\x1b[2J (from NSS)`, `capability.conf\x1b[1A:1: cap_net_raw  @ops\x1b[2J`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+// gocap check prints a file's path as text too, and the tokens it quotes
+// keep their one escape.
+func TestCheckEscapesPaths(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "capability.conf\x1b[1A")
+	if err := os.WriteFile(conf, []byte("cap_bogus\x1b]0;x\x07  alice\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := gocap("check", conf)
+	if code != 1 || strings.ContainsAny(out, "\x1b\x07") {
+		t.Fatalf("exit %d, want 1 and no control character in:\n%q", code, out)
+	}
+	want := `capability.conf\x1b[1A:1:1: error: unknown capability "cap_bogus\x1b]0;x\a"`
+	if !strings.Contains(out, want) {
+		t.Errorf("missing %s in:\n%s", want, out)
 	}
 }
 

@@ -23,13 +23,28 @@ func Terminal(s string) string {
 	if !needsEscape(s) {
 		return s
 	}
+	return escape(s, true)
+}
+
+// Line is Terminal for a line of gocap's own that quotes (as %q does)
+// the names in it but may hold other text from outside, such as a path:
+// it escapes the same characters but the backslash, which the quoting
+// put there.
+func Line(s string) string {
+	if printable(s) {
+		return s
+	}
+	return escape(s, false)
+}
+
+func escape(s string, backslash bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
+		case r == '\\' && backslash:
 			b.WriteString(`\\`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)

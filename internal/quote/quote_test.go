@@ -34,6 +34,20 @@ func TestTerminal(t *testing.T) {
 	}
 }
 
+// Line escapes what Terminal does but the backslash: a line that quoted
+// its names with %q keeps their escapes as they are.
+func TestLine(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`/etc/x:1: user "al\x1bice" matched`, `/etc/x:1: user "al\x1bice" matched`},
+		{"/etc/x\x1b[2J:1: user \"alice\"", `/etc/x\x1b[2J:1: user "alice"`},
+		{"a\u202eb\xff\x9b", `a\u202eb\xff\x9b`},
+	} {
+		if got := Line(tc.in); got != tc.want {
+			t.Errorf("Line(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestShell(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
