@@ -177,6 +177,9 @@ func FuzzQuote(f *testing.F) {
 		if back, err := unescape(term); err != nil || back != s {
 			t.Fatalf("Terminal(%q) = %q reads back as %q (%v)", s, term, back, err)
 		}
+		if line := Line(s); !utf8.ValidString(line) || !printable(line) {
+			t.Fatalf("Line(%q) = %q, which a terminal acts on", s, line)
+		}
 		q, ok := Shell(s)
 		if ok != printable(s) {
 			t.Fatalf("Shell(%q) ok=%v", s, ok)
