@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pam_gocap/internal/opens"
 )
 
 // The checks themselves, over what a stat says: no files, no root.
@@ -68,26 +70,6 @@ func TestRefusals(t *testing.T) {
 // testOS is OS with the test's own uid as the owner drop-ins must have, so
 // that these tests run without root too.
 var testOS = OS{Owner: uint32(os.Getuid())}
-
-// watchOpens reports, through the function it returns, whether anything
-// opened path since the call: inotify tells of every open, of a FIFO or a
-// device too.
-func watchOpens(t *testing.T, path string) func() bool {
-	t.Helper()
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if _, err := unix.InotifyAddWatch(fd, path, unix.IN_OPEN); err != nil {
-		t.Fatal(err)
-	}
-	return func() bool {
-		buf := make([]byte, 4096)
-		n, err := unix.Read(fd, buf)
-		return err == nil && n > 0
-	}
-}
 
 func TestOpenDropIns(t *testing.T) {
 	dir := t.TempDir()
@@ -156,8 +138,8 @@ func TestDropInChecks(t *testing.T) {
 	if os.Getuid() == 0 {
 		os.Chown(write("70-users.conf", "cap_chown alice\n", 0o644), 2005, 2005)
 	}
-	opened := watchOpens(t, fifo)
-	fifoOpened := watchOpens(t, filepath.Join(d, "60-fifo.conf"))
+	opened := opens.Watch(t, fifo)
+	fifoOpened := opens.Watch(t, filepath.Join(d, "60-fifo.conf"))
 
 	dir, err := testOS.OpenDropIns(d)
 	if err != nil {
@@ -255,7 +237,7 @@ func TestMainFileChecks(t *testing.T) {
 	unix.Mkfifo(path("fifo"), 0o644)
 	os.Symlink(path("fifo"), path("link-to-fifo.conf"))
 	os.Mkdir(path("dir.conf"), 0o755)
-	opened := watchOpens(t, path("fifo"))
+	opened := opens.Watch(t, path("fifo"))
 	tests := []struct{ path, why, text string }{
 		{path("good.conf"), "", "cap_chown alice\n"},
 		{path("gw.conf"), "", "cap_chown alice\n"}, // gocap check warns

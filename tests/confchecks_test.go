@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pam_gocap/internal/opens"
 )
 
 // Who may write the rules, through the real module in the C host: the
@@ -156,7 +158,7 @@ func TestDropInNotOpenedUnlessRegular(t *testing.T) {
 			} else {
 				os.Symlink(tt.target, dropIn)
 			}
-			opened := watchOpens(t, watched)
+			opened := opens.Watch(t, watched)
 			svc := fmt.Sprintf("notopened%d", i)
 			e.service(svc, gocapModule(), "config="+conf)
 			if code, caps := e.setcredCaps(svc, "alice"); code == "SUCCESS" || caps.Inh != 0 {
@@ -170,24 +172,6 @@ func TestDropInNotOpenedUnlessRegular(t *testing.T) {
 				t.Errorf("no log line %q", want)
 			}
 		})
-	}
-}
-
-// watchOpens reports, through the function it returns, whether anything
-// opened path since the call.
-func watchOpens(t *testing.T, path string) func() bool {
-	t.Helper()
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if _, err := unix.InotifyAddWatch(fd, path, unix.IN_OPEN); err != nil {
-		t.Fatal(err)
-	}
-	return func() bool {
-		n, err := unix.Read(fd, make([]byte, 4096))
-		return err == nil && n > 0
 	}
 }
 
