@@ -196,29 +196,15 @@ func (t *bpfTracer) seedOrFollowed(nsDev, nsIno uint64) asm.Instructions {
 	insns = append(insns,
 		asm.FnMapLookupElem.Call(),
 		asm.JNE.Imm(asm.R0, 0, "followed"),
-		// Armed, not yet seeded, and this is the seed?
-		asm.StoreImm(asm.RFP, -8, 0, asm.Word),
-		asm.LoadMapPtr(asm.R1, t.state.FD()),
-		asm.Mov.Reg(asm.R2, asm.RFP),
-		asm.Add.Imm(asm.R2, -8),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.Mov.Reg(asm.R7, asm.R0),
-		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
-		asm.JEq.Imm(asm.R8, 0, "out"),
+	)
+	// Armed, not yet seeded, and this is the seed?
+	insns = append(insns, armedThread(t.state, -8)...)
+	insns = append(insns,
 		asm.LoadMem(asm.R1, asm.R7, 4, asm.Word),
 		asm.JNE.Imm(asm.R1, 0, "out"),
-		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
-		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
-		asm.Mov.Reg(asm.R3, asm.RFP),
-		asm.Add.Imm(asm.R3, -16),
-		asm.Mov.Imm(asm.R4, 8),
-		asm.FnGetNsCurrentPidTgid.Call(),
-		asm.JNE.Imm(asm.R0, 0, "out"),
-		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word), // our namespace's tid
-		asm.JNE.Reg(asm.R1, asm.R8, "out"),
-		asm.StoreImm(asm.R7, 4, 1, asm.Word),
 	)
+	insns = append(insns, ourThread(nsDev, nsIno)...)
+	insns = append(insns, asm.StoreImm(asm.R7, 4, 1, asm.Word))
 	insns = append(insns, t.follow(-4)...)
 	return append(insns,
 		asm.Ja.Label("followed"),
@@ -505,29 +491,15 @@ func (t *bpfTracer) rawStack(id uint32) []uint64 {
 // of the capability calib[2] by the thread whose tid (in our pid
 // namespace) calib[0] holds, into calib[1] (-1 until then).
 func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructions {
-	return asm.Instructions{
-		asm.Mov.Reg(asm.R6, asm.R1),
-		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
-		asm.LoadMapPtr(asm.R1, t.calib.FD()),
-		asm.Mov.Reg(asm.R2, asm.RFP),
-		asm.Add.Imm(asm.R2, -4),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.Mov.Reg(asm.R7, asm.R0),
-		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
-		asm.JEq.Imm(asm.R8, 0, "out"),
+	insns := asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}
+	insns = append(insns, armedThread(t.calib, -4)...)
+	insns = append(insns,
 		asm.LoadMem(asm.R1, asm.R6, capOff, asm.Word),
 		asm.LoadMem(asm.R2, asm.R7, 8, asm.Word),
 		asm.JNE.Reg(asm.R1, asm.R2, "out"),
-		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
-		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
-		asm.Mov.Reg(asm.R3, asm.RFP),
-		asm.Add.Imm(asm.R3, -16),
-		asm.Mov.Imm(asm.R4, 8),
-		asm.FnGetNsCurrentPidTgid.Call(),
-		asm.JNE.Imm(asm.R0, 0, "out"),
-		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word),
-		asm.JNE.Reg(asm.R1, asm.R8, "out"),
+	)
+	insns = append(insns, ourThread(nsDev, nsIno)...)
+	return append(insns,
 		// Only the first check after arming.
 		asm.LoadMem(asm.R1, asm.R7, 4, asm.Word),
 		asm.JNE.Imm32(asm.R1, -1, "out"),
@@ -538,6 +510,40 @@ func (t *bpfTracer) calibration(nsDev, nsIno uint64, capOff int16) asm.Instructi
 		asm.StoreMem(asm.R7, 4, asm.R0, asm.Word),
 		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
 		asm.Return(),
+	)
+}
+
+// armedThread looks up entry 0 of m, whose first word is the tid (in our
+// pid namespace) of the thread it is armed for, with the key at fp+key:
+// it goes to "out" when nothing is armed, and else leaves the entry's
+// address in R7 and the tid in R8.
+func armedThread(m *ebpf.Map, key int16) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.RFP, key, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, m.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, int32(key)),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.LoadMem(asm.R8, asm.R7, 0, asm.Word),
+		asm.JEq.Imm(asm.R8, 0, "out"),
+	}
+}
+
+// ourThread goes to "out" unless the current task's tid in our pid
+// namespace (nsDev, nsIno) is R8. It uses fp-16 to fp-9.
+func ourThread(nsDev, nsIno uint64) asm.Instructions {
+	return asm.Instructions{
+		asm.LoadImm(asm.R1, int64(nsDev), asm.DWord),
+		asm.LoadImm(asm.R2, int64(nsIno), asm.DWord),
+		asm.Mov.Reg(asm.R3, asm.RFP),
+		asm.Add.Imm(asm.R3, -16),
+		asm.Mov.Imm(asm.R4, 8),
+		asm.FnGetNsCurrentPidTgid.Call(),
+		asm.JNE.Imm(asm.R0, 0, "out"),
+		asm.LoadMem(asm.R1, asm.RFP, -16, asm.Word), // our namespace's tid
+		asm.JNE.Reg(asm.R1, asm.R8, "out"),
 	}
 }
 

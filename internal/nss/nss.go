@@ -25,6 +25,18 @@ package nss
 
 #define GOCAP_NSS_MAX_BUFFER (1 << 20)
 
+// gocap_again says whether a lookup that returned e is asked again: after
+// EINTR, and after ERANGE with *size doubled while it stays within
+// GOCAP_NSS_MAX_BUFFER.
+static int gocap_again(int e, size_t *size)
+{
+    if (e == ERANGE && *size < GOCAP_NSS_MAX_BUFFER) {
+        *size *= 2;
+        return 1;
+    }
+    return e == EINTR;
+}
+
 // gocap_getpw looks up the user called name: its uid, gid, home directory
 // and login shell (copies from malloc, which the caller frees). It returns
 // 0, -1 when NSS says there is no such user, or an errno.
@@ -48,11 +60,7 @@ static int gocap_getpw(const char *name, uid_t *uid, gid_t *gid, char **home, ch
             }
         }
         free(buf);
-        if (e == ERANGE && size < GOCAP_NSS_MAX_BUFFER) {
-            size *= 2;
-            continue;
-        }
-        if (e == EINTR)
+        if (gocap_again(e, &size))
             continue;
         return e != 0 ? e : found != NULL ? 0 : -1;
     }
@@ -75,11 +83,7 @@ static int gocap_getgr(const char *name, gid_t gid, char **name_out)
             e = *name_out ? 0 : ENOMEM;
         }
         free(buf);
-        if (e == ERANGE && size < GOCAP_NSS_MAX_BUFFER) {
-            size *= 2;
-            continue;
-        }
-        if (e == EINTR)
+        if (gocap_again(e, &size))
             continue;
         return e != 0 ? e : found != NULL ? 0 : -1;
     }
