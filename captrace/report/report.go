@@ -564,34 +564,3 @@ func addUnique(list []string, s string) []string {
 	}
 	return append(list, s)
 }
-
-// ParseFileCaps reads the security.capability attribute of a file (struct
-// vfs_cap_data, any revision, little-endian): the permitted and
-// inheritable sets and the effective bit.
-func ParseFileCaps(b []byte) (FileCaps, error) {
-	le32 := func(i int) uint32 {
-		return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
-	}
-	if len(b) < 4 {
-		return FileCaps{}, fmt.Errorf("security.capability of %d bytes", len(b))
-	}
-	magic := le32(0)
-	words := 0
-	switch magic & 0xff000000 {
-	case 0x01000000:
-		words = 1
-	case 0x02000000, 0x03000000:
-		words = 2
-	default:
-		return FileCaps{}, fmt.Errorf("security.capability of revision %#x", magic&0xff000000)
-	}
-	if len(b) < 4+8*words {
-		return FileCaps{}, fmt.Errorf("security.capability of %d bytes", len(b))
-	}
-	f := FileCaps{Effective: magic&1 != 0}
-	for i := 0; i < words; i++ {
-		f.Permitted |= uint64(le32(4+8*i)) << (32 * i)
-		f.Inheritable |= uint64(le32(8+8*i)) << (32 * i)
-	}
-	return f, nil
-}

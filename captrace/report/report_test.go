@@ -378,28 +378,6 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-func TestParseFileCaps(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want FileCaps
-		err  bool
-	}{
-		// setcap cap_net_raw=ep: revision 2, effective.
-		{"v2", []byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, FileCaps{Permitted: 1 << 13, Effective: true}, false},
-		// cap_dac_override=ei, cap_checkpoint_restore (40)=p: revision 3.
-		{"v3", []byte{0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, FileCaps{Inheritable: 1 << 1, Permitted: 1 << 40}, false},
-		{"v1", []byte{0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0}, FileCaps{Permitted: 1}, false},
-		{"short", []byte{0, 0, 0, 2, 1, 0}, FileCaps{}, true},
-		{"revision 9", []byte{0, 0, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0}, FileCaps{}, true},
-	} {
-		got, err := ParseFileCaps(tc.data)
-		if got != tc.want || (err != nil) != tc.err {
-			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
-		}
-	}
-}
-
 func TestFileCapsString(t *testing.T) {
 	for _, tc := range []struct {
 		f    FileCaps
@@ -444,24 +422,4 @@ func ExampleBuild() {
 	// [cap_net_raw]
 	// cap_net_raw dave
 	// setcap cap_net_raw=ie /usr/bin/ping
-}
-
-// ParseFileCaps takes any bytes an attribute can hold: it never panics,
-// and what it accepts prints as setcap text that names only capabilities.
-func FuzzParseFileCaps(f *testing.F) {
-	f.Add([]byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	f.Add([]byte{0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	f.Add([]byte{0, 0, 0, 1})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fc, err := ParseFileCaps(data)
-		if err != nil {
-			return
-		}
-		for _, clause := range strings.Fields(fc.String()) {
-			names, flags, ok := strings.Cut(clause, "=")
-			if !ok || strings.Trim(flags, "eip") != "" || names == "" {
-				t.Fatalf("%x: clause %q", data, clause)
-			}
-		}
-	})
 }

@@ -77,19 +77,25 @@ func (osSystem) FileCaps(path string) (fileCaps, error) {
 	if err != nil {
 		return fileCaps{}, err
 	}
-	fc := fileCaps{Text: set.String()}
+	f := vectors(set)
+	return fileCaps{Text: set.String(), Permitted: f.Permitted, Inherited: f.Inheritable, Effective: f.Effective}, nil
+}
+
+// vectors are the sets of a file's capabilities that libcap read.
+func vectors(set *cap.Set) report.FileCaps {
+	var f report.FileCaps
 	for v := cap.Value(0); v < 64; v++ {
 		if on, _ := set.GetFlag(cap.Permitted, v); on {
-			fc.Permitted |= 1 << v
+			f.Permitted |= 1 << v
 		}
 		if on, _ := set.GetFlag(cap.Inheritable, v); on {
-			fc.Inherited |= 1 << v
+			f.Inheritable |= 1 << v
 		}
 		if on, _ := set.GetFlag(cap.Effective, v); on {
-			fc.Effective = true
+			f.Effective = true
 		}
 	}
-	return fc, nil
+	return f
 }
 
 func (osSystem) IsRegularFile(path string) bool {
@@ -251,16 +257,16 @@ func (programFiles) Caps(path string) (report.FileCaps, error) {
 	if err != nil {
 		return report.FileCaps{}, err
 	}
-	defer unix.Close(fd)
-	buf := make([]byte, 64)
-	n, err := unix.Fgetxattr(fd, "security.capability", buf)
-	if errors.Is(err, unix.ENODATA) {
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	set, err := cap.GetFd(f)
+	if errors.Is(err, syscall.ENODATA) {
 		return report.FileCaps{}, nil
 	}
 	if err != nil {
 		return report.FileCaps{}, err
 	}
-	return report.ParseFileCaps(buf[:n])
+	return vectors(set), nil
 }
 
 func (programFiles) Interpreter(path string) string {

@@ -642,3 +642,38 @@ func TestSeparateReport(t *testing.T) {
 		t.Errorf("the terminal got nothing")
 	}
 }
+
+// A program's file capabilities, as libcap reads them from the
+// descriptor gocap opened: revision 2 and 3 attributes, and none.
+// Setting security.capability takes root.
+func TestProgramCaps(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("setting security.capability takes root")
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		attr []byte
+		want report.FileCaps
+	}{
+		// setcap cap_net_raw=ep: revision 2, effective.
+		{"v2", []byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, report.FileCaps{Permitted: 1 << 13, Effective: true}},
+		// cap_dac_override=i, cap_checkpoint_restore (40)=p: revision 3, root uid 0.
+		{"v3", []byte{0, 0, 0, 3, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, report.FileCaps{Inheritable: 1 << 1, Permitted: 1 << 40}},
+		{"none", nil, report.FileCaps{}},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, []byte("\x7fELF"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if tc.attr != nil {
+			if err := unix.Setxattr(p, "security.capability", tc.attr, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := programFiles{}.Caps(p)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}
