@@ -14,6 +14,16 @@ summary() {
 	exit
 }
 inh() { sed -n 's/^CapInh:\s*//p'; }
+# in_log TEXT: /var/log/auth.log holds a line with TEXT, waited for (10 s
+# at most): rsyslog writes what the module logged after the PAM call has
+# returned, later still on a loaded machine.
+in_log() {
+	for _ in $(seq 100); do
+		grep -qF -- "$1" /var/log/auth.log && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # ms_since T0: milliseconds since T0, a `date +%s%N`.
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # For expect: spawn_login starts login and waits for its prompt. Debian
