@@ -14,6 +14,17 @@ summary() {
 	exit
 }
 inh() { sed -n 's/^CapInh:\s*//p'; }
+# pid_of USER NAME: the pid of USER's process NAME, started in the
+# background: waited for (10 s at most), as su and a loaded machine may
+# take longer than any fixed sleep to get it to exec NAME.
+pid_of() {
+	local p
+	for _ in $(seq 100); do
+		p=$(pgrep -u "$1" -x "$2") && { echo "$p"; return; }
+		sleep 0.1
+	done
+	echo "pid_of: no process $2 of $1's after 10 s" >&2
+}
 # in_log TEXT: /var/log/auth.log holds a line with TEXT, waited for (10 s
 # at most): rsyslog writes what the module logged after the PAM call has
 # returned, later still on a loaded machine.

@@ -28,8 +28,7 @@ sed -i '1i auth optional pam_gocap.so' /etc/pam.d/su
 install -o dave -m 0644 /dev/null /tmp/dave-owned
 su carol -c 'exec sleep 600' >/dev/null 2>&1 &
 disown
-sleep 0.3
-victim=$(pgrep -u carol -x sleep)
+victim=$(pid_of carol sleep)
 
 # The table: the command dave runs, the capability it needs, and what
 # shows that it worked, when its exit code does not (nice runs the

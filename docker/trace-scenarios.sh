@@ -318,8 +318,7 @@ done
 
 # A shell's builtin kill: no setcap on bash, the Ambient rule instead.
 su carol -c 'exec sleep 60' >/dev/null 2>&1 &
-sleep 0.3
-victim=$(pgrep -u carol -x sleep)
+victim=$(pid_of carol sleep)
 tr_json bpf dave bash -c "kill -0 $victim"
 check "bash's builtin kill: no setcap, general purpose, an Ambient rule" \
 	"$(q '.denied | join(",")') $(q '.suggest.setcap[0].for_user') $(q '.suggest.setcap[0].general_purpose') $(q .suggest.ambient.capability_conf_line) $(q .suggest.ambient.module_args)" \
