@@ -35,6 +35,18 @@ in_log() {
 	done
 	return 1
 }
+# wait_for FILE: FILE, which a command started in the background writes
+# once it runs, is there (10 s at most). gocap trace starts its command
+# only once the trace is armed (a BPF calibration before it), which no
+# fixed sleep outlasts on a loaded machine.
+wait_for() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "wait_for: no $1 after 10 s" >&2
+	return 1
+}
 # ms_since T0: milliseconds since T0, a `date +%s%N`.
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # For expect: spawn_login starts login and waits for its prompt. Debian

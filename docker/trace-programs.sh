@@ -195,12 +195,18 @@ for m in $METHODS; do
 	# event on) attached, or removed, between gocap's calibration and the
 	# command's checks: with BPF, every stack then has one frame more, or
 	# one less, than the calibration's. chown still gets its quiet answer.
+	# The command, started once gocap calibrated, waits for the change
+	# (10 s at most), as no fixed sleep outlasts a calibration under load.
 	for probe in attached removed; do
 		[ $probe = attached ] && echo 0 >"$probe_on" || echo 1 >"$probe_on"
-		(sleep 0.7; [ $probe = attached ] && echo 1 >"$probe_on" || echo 0 >"$probe_on") &
+		rm -f /tmp/probe.started /tmp/probe.changed
+		(wait_for /tmp/probe.started && { [ $probe = attached ] && echo 1 >"$probe_on" || echo 0 >"$probe_on"; } &&
+			echo changed >/tmp/probe.changed) &
 		gocap trace --via $m --user dave --format json -o /tmp/prog.json -- \
-			sh -c 'sleep 1.5; exec chown-plain carol /tmp/dave-owned' >/dev/null 2>&1
+			sh -c 'echo started >/tmp/probe.started; i=0; while [ ! -s /tmp/probe.changed ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+				exec chown-plain carol /tmp/dave-owned' >/dev/null 2>&1
 		wait $!
+		check "$m: another probe $probe while the command ran" "$(cat /tmp/probe.changed 2>/dev/null)" changed
 		echo 0 >"$probe_on"
 		check "$m: chown, another probe $probe after the calibration: cap_chown, lost $(q .lost_events), uncalibrated $(q .uncalibrated)" \
 			"$(q '.denied | join(",")')" cap_chown

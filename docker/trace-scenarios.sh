@@ -143,17 +143,19 @@ check "tracefs as found after concurrent traces" "$(trace_state)" "$found"
 # Signals and errors leave tracefs as found. Ctrl-C reaches the process
 # group; gocap waits for the command and reports.
 for m in $METHODS; do
-	setsid gocap trace --via $m -o /tmp/int.txt -- sleep 10 >/dev/null 2>&1 &
+	rm -f /tmp/int.txt /tmp/started
+	setsid gocap trace --via $m -o /tmp/int.txt -- sh -c 'echo $$ >/tmp/started; exec sleep 10' >/dev/null 2>&1 &
 	pid=$!
-	sleep 1
+	wait_for /tmp/started
 	kill -INT -- -"$pid"
 	wait $pid
 	check "$m: Ctrl-C: exit 130" "$?" 130
 	grep -q "exit 130" /tmp/int.txt && ok "$m: Ctrl-C: reported" || bad "$m: Ctrl-C: no report"
 	check "$m: tracefs as found after Ctrl-C" "$(trace_state)" "$found"
-	gocap trace --via $m -o /tmp/term.txt -- sleep 10 >/dev/null 2>&1 &
+	rm -f /tmp/started
+	gocap trace --via $m -o /tmp/term.txt -- sh -c 'echo $$ >/tmp/started; exec sleep 10' >/dev/null 2>&1 &
 	pid=$!
-	sleep 1
+	wait_for /tmp/started
 	kill -TERM "$pid"
 	wait $pid
 	check "$m: SIGTERM passed on to the command: exit 143" "$?" 143
@@ -176,11 +178,12 @@ for m in $METHODS; do
 	check "$m on a mounted tracefs: cap_net_raw denied" "$code $(q '.denied | join(",")')" "1 cap_net_raw"
 	check "$m: the mounted tracefs as found" "$(trace_state)" "$mounted"
 done
-gocap trace --via tracepoint -- sleep 10 >/dev/null 2>&1 &
+rm -f /tmp/started
+gocap trace --via tracepoint -- sh -c 'echo $$ >/tmp/started; exec sleep 10' >/dev/null 2>&1 &
 pid=$!
-sleep 1
+wait_for /tmp/started
 kill -KILL $pid
-pkill -xf 'sleep 10'
+kill "$(cat /tmp/started)"
 ns=$(stat -L -c %i /proc/self/ns/pid) # instances are the kernel's: others may be tracing
 for _ in $(seq 50); do # its remover may wait for the kernel to let go
 	[ "$(ls $T/instances | grep -c "^gocap-trace-[0-9]*-$ns\$")" = 0 ] && break
