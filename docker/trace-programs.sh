@@ -165,10 +165,13 @@ for _ in $(seq "$(nproc)"); do
 	busy="$busy $!"
 done
 # Another probe on capability:cap_capable, in a tracefs instance of ours.
+# Instances are the kernel's: named after our pid namespace, as gocap's
+# are, so that another container's run neither takes nor removes it.
 probe_fs=$(mktemp -d)
+probe_name=gocap-programs-probe-$(stat -L -c %i /proc/self/ns/pid)
 mount -t tracefs nodev "$probe_fs"
-mkdir "$probe_fs/instances/gocap-programs-probe"
-probe_on=$probe_fs/instances/gocap-programs-probe/events/capability/cap_capable/enable
+mkdir "$probe_fs/instances/$probe_name"
+probe_on=$probe_fs/instances/$probe_name/events/capability/cap_capable/enable
 for m in $METHODS; do
 	lost=0 uncalibrated=0
 	for r in $ROWS; do
@@ -226,7 +229,7 @@ for m in $METHODS; do
 done
 kill $busy
 wait $busy 2>/dev/null
-rmdir "$probe_fs/instances/gocap-programs-probe"
+rmdir "$probe_fs/instances/$probe_name"
 umount "$probe_fs"
 
 kill "$victim" 2>/dev/null

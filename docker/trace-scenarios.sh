@@ -17,7 +17,11 @@ cp /etc/security/capability.conf /tmp/capability.conf.orig
 
 # What gocap must leave as it found it: tracefs mounts (it mounts its own
 # when none is), its mount points, and with tracefs mounted the top-level
-# settings, the instances and the event's trigger.
+# settings, the instances and the event's trigger. Instances are the
+# kernel's: those named after another pid namespace (gocap's, and
+# trace-programs.sh's probe, of another container tracing) are left out;
+# ours are named after ours.
+ns=$(stat -L -c %i /proc/self/ns/pid)
 trace_state() {
 	awk '$9 == "tracefs" { print $5 }' /proc/self/mountinfo | sort
 	ls -d /tmp/gocap-tracefs-* 2>/dev/null
@@ -26,7 +30,7 @@ trace_state() {
 			options/event-fork events/capability/cap_capable/trigger events/capability/cap_capable/enable; do
 			echo "$f: $(tr '\n' ' ' <$T/$f)"
 		done
-		ls $T/instances
+		ls $T/instances | awk -v ns="$ns" '!(/^gocap-.*-[0-9]+$/ && $0 !~ "-" ns "$")'
 	fi
 }
 
@@ -184,7 +188,6 @@ pid=$!
 wait_for /tmp/started
 kill -KILL $pid
 kill "$(cat /tmp/started)"
-ns=$(stat -L -c %i /proc/self/ns/pid) # instances are the kernel's: others may be tracing
 for _ in $(seq 50); do # its remover may wait for the kernel to let go
 	[ "$(ls $T/instances | grep -c "^gocap-trace-[0-9]*-$ns\$")" = 0 ] && break
 	sleep 0.1
