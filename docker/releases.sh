@@ -20,7 +20,7 @@ for r in "${releases[@]}"; do
 done
 # Built once, here: every lane installs this .deb (PAM_GOCAP_DEB) and
 # runs the differences tests against this test build.
-make -s deb "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost"
+make -s deb "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost" "$PWD/build/test/libnss_nssfail.so.2"
 cp build/pam-gocap_*.deb build/docker/pam-gocap.deb
 export PAM_GOCAP_DEB=$PWD/build/docker/pam-gocap.deb
 

@@ -193,7 +193,7 @@ test)
 	# pam_cap.so: the module tests that pin them (tests/differential_test.go),
 	# built here, in a container of the image that may unshare and mount.
 	[ -n "${PAM_GOCAP_DEB:-}" ] ||
-		make -s "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost"
+		make -s "$PWD/build/test/pam_gocap.so" "$PWD/build/test/pam_gocap-helper" "$PWD/build/test/pamhost" "$PWD/build/test/libnss_nssfail.so.2"
 	go test -c -o "$out/tests.test" ./tests
 	docker run --rm --name "$name-differences" --cap-add SYS_ADMIN --security-opt apparmor=unconfined \
 		-v "$PWD/build/test:$PWD/build/test:ro" -v "$PWD/$out/tests.test:/usr/local/bin/tests.test:ro" \

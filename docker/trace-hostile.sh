@@ -279,9 +279,10 @@ check "BPF refused: the tracepoint method still traces" "$? $(jq -r '.via + " " 
 # gocap SIGKILLed mid-trace: nothing mounted, even while it traces, and
 # no instance left once it is gone.
 for m in tracepoint bpf; do
+	rm -f /tmp/killed.pid
 	gocap trace --via $m --user dave -o /tmp/hostile.txt -- sh -c 'echo $$ >/tmp/killed.pid; exec sleep 10' </dev/null >/dev/null 2>&1 &
 	pid=$!
-	sleep 1
+	wait_for /tmp/killed.pid
 	check "$m: while tracing, nothing mounted" "$(no_tracefs)" ""
 	kill -KILL $pid
 	wait $pid 2>/dev/null

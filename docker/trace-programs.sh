@@ -28,8 +28,7 @@ sed -i '1i auth optional pam_gocap.so' /etc/pam.d/su
 install -o dave -m 0644 /dev/null /tmp/dave-owned
 su carol -c 'exec sleep 600' >/dev/null 2>&1 &
 disown
-sleep 0.3
-victim=$(pgrep -u carol -x sleep)
+victim=$(pid_of carol sleep)
 
 # The table: the command dave runs, the capability it needs, and what
 # shows that it worked, when its exit code does not (nice runs the
@@ -166,10 +165,13 @@ for _ in $(seq "$(nproc)"); do
 	busy="$busy $!"
 done
 # Another probe on capability:cap_capable, in a tracefs instance of ours.
+# Instances are the kernel's: named after our pid namespace, as gocap's
+# are, so that another container's run neither takes nor removes it.
 probe_fs=$(mktemp -d)
+probe_name=gocap-programs-probe-$(stat -L -c %i /proc/self/ns/pid)
 mount -t tracefs nodev "$probe_fs"
-mkdir "$probe_fs/instances/gocap-programs-probe"
-probe_on=$probe_fs/instances/gocap-programs-probe/events/capability/cap_capable/enable
+mkdir "$probe_fs/instances/$probe_name"
+probe_on=$probe_fs/instances/$probe_name/events/capability/cap_capable/enable
 for m in $METHODS; do
 	lost=0 uncalibrated=0
 	for r in $ROWS; do
@@ -196,12 +198,18 @@ for m in $METHODS; do
 	# event on) attached, or removed, between gocap's calibration and the
 	# command's checks: with BPF, every stack then has one frame more, or
 	# one less, than the calibration's. chown still gets its quiet answer.
+	# The command, started once gocap calibrated, waits for the change
+	# (10 s at most), as no fixed sleep outlasts a calibration under load.
 	for probe in attached removed; do
 		[ $probe = attached ] && echo 0 >"$probe_on" || echo 1 >"$probe_on"
-		(sleep 0.7; [ $probe = attached ] && echo 1 >"$probe_on" || echo 0 >"$probe_on") &
+		rm -f /tmp/probe.started /tmp/probe.changed
+		(wait_for /tmp/probe.started && { [ $probe = attached ] && echo 1 >"$probe_on" || echo 0 >"$probe_on"; } &&
+			echo changed >/tmp/probe.changed) &
 		gocap trace --via $m --user dave --format json -o /tmp/prog.json -- \
-			sh -c 'sleep 1.5; exec chown-plain carol /tmp/dave-owned' >/dev/null 2>&1
+			sh -c 'echo started >/tmp/probe.started; i=0; while [ ! -s /tmp/probe.changed ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+				exec chown-plain carol /tmp/dave-owned' >/dev/null 2>&1
 		wait $!
+		check "$m: another probe $probe while the command ran" "$(cat /tmp/probe.changed 2>/dev/null)" changed
 		echo 0 >"$probe_on"
 		check "$m: chown, another probe $probe after the calibration: cap_chown, lost $(q .lost_events), uncalibrated $(q .uncalibrated)" \
 			"$(q '.denied | join(",")')" cap_chown
@@ -221,7 +229,7 @@ for m in $METHODS; do
 done
 kill $busy
 wait $busy 2>/dev/null
-rmdir "$probe_fs/instances/gocap-programs-probe"
+rmdir "$probe_fs/instances/$probe_name"
 umount "$probe_fs"
 
 kill "$victim" 2>/dev/null

@@ -17,7 +17,11 @@ cp /etc/security/capability.conf /tmp/capability.conf.orig
 
 # What gocap must leave as it found it: tracefs mounts (it mounts its own
 # when none is), its mount points, and with tracefs mounted the top-level
-# settings, the instances and the event's trigger.
+# settings, the instances and the event's trigger. Instances are the
+# kernel's: those named after another pid namespace (gocap's, and
+# trace-programs.sh's probe, of another container tracing) are left out;
+# ours are named after ours.
+ns=$(stat -L -c %i /proc/self/ns/pid)
 trace_state() {
 	awk '$9 == "tracefs" { print $5 }' /proc/self/mountinfo | sort
 	ls -d /tmp/gocap-tracefs-* 2>/dev/null
@@ -26,7 +30,7 @@ trace_state() {
 			options/event-fork events/capability/cap_capable/trigger events/capability/cap_capable/enable; do
 			echo "$f: $(tr '\n' ' ' <$T/$f)"
 		done
-		ls $T/instances
+		ls $T/instances | awk -v ns="$ns" '!(/^gocap-.*-[0-9]+$/ && $0 !~ "-" ns "$")'
 	fi
 }
 
@@ -143,17 +147,19 @@ check "tracefs as found after concurrent traces" "$(trace_state)" "$found"
 # Signals and errors leave tracefs as found. Ctrl-C reaches the process
 # group; gocap waits for the command and reports.
 for m in $METHODS; do
-	setsid gocap trace --via $m -o /tmp/int.txt -- sleep 10 >/dev/null 2>&1 &
+	rm -f /tmp/int.txt /tmp/started
+	setsid gocap trace --via $m -o /tmp/int.txt -- sh -c 'echo $$ >/tmp/started; exec sleep 10' >/dev/null 2>&1 &
 	pid=$!
-	sleep 1
+	wait_for /tmp/started
 	kill -INT -- -"$pid"
 	wait $pid
 	check "$m: Ctrl-C: exit 130" "$?" 130
 	grep -q "exit 130" /tmp/int.txt && ok "$m: Ctrl-C: reported" || bad "$m: Ctrl-C: no report"
 	check "$m: tracefs as found after Ctrl-C" "$(trace_state)" "$found"
-	gocap trace --via $m -o /tmp/term.txt -- sleep 10 >/dev/null 2>&1 &
+	rm -f /tmp/started
+	gocap trace --via $m -o /tmp/term.txt -- sh -c 'echo $$ >/tmp/started; exec sleep 10' >/dev/null 2>&1 &
 	pid=$!
-	sleep 1
+	wait_for /tmp/started
 	kill -TERM "$pid"
 	wait $pid
 	check "$m: SIGTERM passed on to the command: exit 143" "$?" 143
@@ -176,12 +182,12 @@ for m in $METHODS; do
 	check "$m on a mounted tracefs: cap_net_raw denied" "$code $(q '.denied | join(",")')" "1 cap_net_raw"
 	check "$m: the mounted tracefs as found" "$(trace_state)" "$mounted"
 done
-gocap trace --via tracepoint -- sleep 10 >/dev/null 2>&1 &
+rm -f /tmp/started
+gocap trace --via tracepoint -- sh -c 'echo $$ >/tmp/started; exec sleep 10' >/dev/null 2>&1 &
 pid=$!
-sleep 1
+wait_for /tmp/started
 kill -KILL $pid
-pkill -xf 'sleep 10'
-ns=$(stat -L -c %i /proc/self/ns/pid) # instances are the kernel's: others may be tracing
+kill "$(cat /tmp/started)"
 for _ in $(seq 50); do # its remover may wait for the kernel to let go
 	[ "$(ls $T/instances | grep -c "^gocap-trace-[0-9]*-$ns\$")" = 0 ] && break
 	sleep 0.1
@@ -318,8 +324,7 @@ done
 
 # A shell's builtin kill: no setcap on bash, the Ambient rule instead.
 su carol -c 'exec sleep 60' >/dev/null 2>&1 &
-sleep 0.3
-victim=$(pgrep -u carol -x sleep)
+victim=$(pid_of carol sleep)
 tr_json bpf dave bash -c "kill -0 $victim"
 check "bash's builtin kill: no setcap, general purpose, an Ambient rule" \
 	"$(q '.denied | join(",")') $(q '.suggest.setcap[0].for_user') $(q '.suggest.setcap[0].general_purpose') $(q .suggest.ambient.capability_conf_line) $(q .suggest.ambient.module_args)" \

@@ -627,11 +627,21 @@ func TestSeparateReport(t *testing.T) {
 	if data, _ := os.ReadFile(file.Name()); len(data) != 0 || buf.Len() != 0 {
 		t.Errorf("a file got %q, a buffer %q; want nothing", data, buf.String())
 	}
+	// The line reaches the master in pieces (the terminal's output
+	// processing writes the text, then "\r\n" for the newline), and a read
+	// may return before the last: read up to the line's end.
 	read := make(chan string, 1)
 	go func() {
-		got := make([]byte, 512)
-		n, _ := master.Read(got)
-		read <- string(got[:max(n, 0)])
+		var got []byte
+		for !bytes.HasSuffix(got, []byte("\n")) {
+			piece := make([]byte, 512)
+			n, err := master.Read(piece)
+			got = append(got, piece[:max(n, 0)]...)
+			if err != nil {
+				break
+			}
+		}
+		read <- string(got)
 	}()
 	select {
 	case got := <-read:
@@ -639,7 +649,7 @@ func TestSeparateReport(t *testing.T) {
 			t.Errorf("the terminal got %q, want %q", got, want)
 		}
 	case <-time.After(5 * time.Second):
-		t.Errorf("the terminal got nothing")
+		t.Errorf("the terminal got no line")
 	}
 }
 

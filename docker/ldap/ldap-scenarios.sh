@@ -10,8 +10,12 @@ PHASE=${1:?usage: ldap-scenarios.sh up|down|back [nslcd|sssd]}
 CLIENT=${2:-nslcd}
 NET_RAW=0000000000002000 SYS_NICE=0000000000800000 NONE=0000000000000000
 # The clients' timeouts (nslcd.conf, sssd.conf): no login may wait longer
-# than one of them, plus the second a login takes here anyway.
-LIMIT_MS=3000
+# than one of them, plus what a login takes here anyway: a second, or on
+# a busier machine twice what lou's logins take at the end of the phase,
+# when nothing waits for the directory (sssd's first login with the
+# directory down took 2.35 s of a fixed 3 s beside another lane's load).
+# in_time notes the times; timed checks them then.
+TIMEOUT_MS=2000
 
 members() { getent group "$1" | cut -d: -f4 | tr , '\n' | sort | paste -sd, -; }
 
@@ -21,8 +25,23 @@ ssh_caps() { # ssh_caps USER -> "ms CapInh"
 	out=$(timeout 20 ssh -i /root/.ssh/id_$1 -o BatchMode=yes $1@127.0.0.1 'grep CapInh /proc/self/status' 2>&1)
 	echo "$(ms_since $t0) $(echo "$out" | inh)"
 }
-in_time() { # in_time WHAT MS: MS within LIMIT_MS
-	[ "$2" -lt $LIMIT_MS ] && ok "$PHASE: $1 took $2 ms" || bad "$PHASE: $1 took $2 ms, over $LIMIT_MS"
+times=()
+in_time() { # in_time WHAT MS: MS within the limit, checked by timed
+	times+=("$2 $1")
+}
+timed() {
+	local ms got logins=() limit what
+	for _ in 1 2 3; do # lou's logins: local, NSS's answers from files
+		read -r ms got < <(ssh_caps lou)
+		logins+=("$ms")
+	done
+	ms=$(printf '%s\n' "${logins[@]}" | sort -n | sed -n 2p)
+	limit=$((TIMEOUT_MS + (2 * ms > 1000 ? 2 * ms : 1000)))
+	echo "  $PHASE: a login takes $ms ms here now (the median of ${logins[*]}): the limit is $limit ms"
+	for t in "${times[@]}"; do
+		ms=${t%% *} what=${t#* }
+		[ "$ms" -lt $limit ] && ok "$PHASE: $what took $ms ms" || bad "$PHASE: $what took $ms ms, over $limit"
+	done
 }
 login_is() { # login_is USER WANT: an ssh login within the limit, with CapInh WANT
 	local ms got
@@ -146,4 +165,5 @@ back)
 	denied cody "$ONE"
 	;;
 esac
+timed
 summary
