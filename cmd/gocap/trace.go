@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -444,7 +445,7 @@ func (r traceText) writeText(w io.Writer) {
 			fmt.Fprintf(w, "  %s already gives %s all of them\n", quote.Terminal(s.Already), user)
 		} else if s.Before != "" {
 			fmt.Fprintf(w, "  %s, before line %s (the rule that names %s now): %s\n",
-				conf, s.Before[strings.LastIndex(s.Before, ":")+1:], user, quote.Terminal(s.ConfLine))
+				conf, lineOf(s.Before), user, quote.Terminal(s.ConfLine))
 		} else {
 			fmt.Fprintf(w, "  %s: %s\n", conf, quote.Terminal(s.ConfLine))
 		}
@@ -491,13 +492,18 @@ func (r traceText) writeText(w io.Writer) {
 		fmt.Fprintln(w, "instead, for those:")
 		fmt.Fprintln(w, "  a wrapper: a small program that does only the privileged step, given the capability with setcap")
 		where := conf
-		if s.Before != "" || s.Already != "" {
-			where += fmt.Sprintf(", before line %s", s.Before[strings.LastIndex(s.Before, ":")+1:]+s.Already[strings.LastIndex(s.Already, ":")+1:])
+		// The rule that names the user now (Before or Already, never
+		// both) would match first.
+		if at := cmp.Or(s.Before, s.Already); at != "" {
+			where += ", before line " + lineOf(at)
 		}
 		fmt.Fprintf(w, "  or an Ambient rule, which every program of %s's session inherits: %s: %s\n", user, where, quote.Terminal(a.ConfLine))
 		fmt.Fprintf(w, "    with the module arguments %s, in a host that ends PAM in the session process (su, login; not sshd)\n", a.Args)
 	}
 }
+
+// lineOf is the line of a report's "FILE:LINE".
+func lineOf(pos string) string { return pos[strings.LastIndex(pos, ":")+1:] }
 
 // terminalList joins names from outside, each escaped for the terminal.
 func terminalList(names []string) string {
