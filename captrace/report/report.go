@@ -249,6 +249,11 @@ func Build(in Input) *Report {
 			other[second] = true
 		}
 	}
+	// Each program's file is looked up once, however many checks it made
+	// (up to a trace's 300,000): as root, through its path, which the
+	// user may change between two lookups.
+	type file struct{ real, why string }
+	resolved := map[string]file{}
 	byCap := map[int]*CapUse{}
 	unsafe := map[string]string{}   // program -> why no setcap may name it
 	neededBy := map[string]uint64{} // program -> capabilities it went without
@@ -263,7 +268,12 @@ func Build(in Input) *Report {
 			byCap[ev.Cap] = u
 		}
 		u.Checks++
-		prog, why := in.Files.Resolve(programs[i])
+		f, ok := resolved[programs[i]]
+		if !ok {
+			f.real, f.why = in.Files.Resolve(programs[i])
+			resolved[programs[i]] = f
+		}
+		prog, why := f.real, f.why
 		if why != "" {
 			unsafe[prog] = why
 		}

@@ -3,7 +3,9 @@ package report
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -422,4 +424,33 @@ func ExampleBuild() {
 	// [cap_net_raw]
 	// cap_net_raw dave
 	// setcap cap_net_raw=ie /usr/bin/ping
+}
+
+// resolveCounter counts the lookups of each path.
+type resolveCounter struct {
+	files
+	n map[string]int
+}
+
+func (r resolveCounter) Resolve(p string) (string, string) {
+	r.n[p]++
+	return r.files.Resolve(p)
+}
+
+// A program's file is looked up once, however many checks it made: the
+// lookup walks a path the user may change, as root.
+func TestResolveOncePerProgram(t *testing.T) {
+	counter := resolveCounter{files{}, map[string]int{}}
+	events := run("/usr/bin/ping", denied(13, socket), denied(13, socket), granted(21))
+	events = append(events, run("/usr/bin/cat", denied(2, perm), denied(1, perm))...)
+	for i := range events[4:] {
+		events[4+i].Pid = 11
+	}
+	r := Build(Input{User: "dave", Bounding: all, Files: counter, Events: events})
+	if want := map[string]int{"/usr/bin/ping": 1, "/usr/bin/cat": 1}; !maps.Equal(counter.n, want) {
+		t.Errorf("lookups %v, want %v", counter.n, want)
+	}
+	if !slices.Equal(r.Denied, []string{"cap_dac_read_search", "cap_net_raw"}) {
+		t.Errorf("denied %v", r.Denied)
+	}
 }
