@@ -259,6 +259,18 @@ func CapName(c uint) string {
 	return strconv.FormatUint(uint64(c), 10)
 }
 
+// CapNames lists the capabilities in v by name (CapName), lowest first;
+// never nil, so that JSON says [] for none.
+func CapNames(v uint64) []string {
+	names := []string{}
+	for c := uint(0); c < maxCapBits; c++ {
+		if v&(1<<c) != 0 {
+			names = append(names, CapName(c))
+		}
+	}
+	return names
+}
+
 func appendCapName(b []byte, c uint) []byte {
 	if c < uint(len(capNames)) {
 		return append(b, capNames[c]...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -183,4 +184,17 @@ func ExampleParseIAB() {
 	// Output:
 	// !cap_setpcap,cap_net_raw,^cap_sys_nice <nil>
 	// unknown capability "cap_net_rw" (did you mean cap_net_raw?)
+}
+
+// CapNames lists what IAB.String names for an Inheritable set, and an
+// empty list, not nil, for none.
+func TestCapNames(t *testing.T) {
+	for _, v := range []uint64{1, 1<<13 | 1<<2, 1<<41 - 1, 1 << 45, 1<<63 | 1} {
+		if got, want := CapNames(v), strings.Split(IAB{Inh: v}.String(), ","); !slices.Equal(got, want) {
+			t.Errorf("CapNames(%#x) = %q, want %q", v, got, want)
+		}
+	}
+	if got := CapNames(0); got == nil || len(got) != 0 {
+		t.Errorf("CapNames(0) = %#v, want []string{}", got)
+	}
 }

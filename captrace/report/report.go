@@ -220,7 +220,7 @@ func Build(in Input) *Report {
 		Capabilities: []CapUse{}, Denied: []string{}, Impossible: []string{}, LostEvents: in.Lost,
 		ConfRefused: in.ConfRefused, AsRoot: in.User == "", StillRunning: in.StillRunning, Untrusted: in.Untrusted}
 	if in.Uncalibrated != 0 {
-		rep.Uncalibrated = names(in.Uncalibrated)
+		rep.Uncalibrated = capconf.CapNames(in.Uncalibrated)
 	}
 	programs := captrace.Programs(in.Events)
 	var ruleIAB capconf.IAB
@@ -334,7 +334,7 @@ func Build(in Input) *Report {
 			needed |= 1 << uint(c)
 		}
 	}
-	rep.Impossible = names(needed &^ bounding)
+	rep.Impossible = capconf.CapNames(needed &^ bounding)
 	needed &= bounding
 	if needed == 0 || in.Lost > 0 || in.Untrusted != "" || rep.ExecFailed || in.ConfRefused != "" {
 		return rep
@@ -491,7 +491,7 @@ func setcapsFor(p string, need uint64, unsafe string, files Files) Setcaps {
 	forAll.Effective = true
 	c.ForUser = "setcap " + quoteWord(forUser.String()) + " " + q
 	if need&rootEquivalent != 0 {
-		c.NotForAll = names(need & rootEquivalent)
+		c.NotForAll = capconf.CapNames(need & rootEquivalent)
 		return c
 	}
 	c.ForAll = "setcap " + quoteWord(forAll.String()) + " " + q
@@ -558,14 +558,6 @@ var generalPurpose = []string{
 func GeneralPurpose(p string) bool {
 	base := strings.TrimRight(path.Base(p), "0123456789.")
 	return slices.Contains(generalPurpose, base) || slices.Contains(generalPurpose, path.Base(p))
-}
-
-func names(v uint64) []string {
-	out := []string{}
-	if v != 0 {
-		out = strings.Split(capconf.IAB{Inh: v}.String(), ",")
-	}
-	return out
 }
 
 func addUnique(list []string, s string) []string {

@@ -123,9 +123,9 @@ func explain(user string, argv []string, program string, sys system) (*Explanati
 	}
 	ex.IAB = cred.IAB.String()
 	ex.KeepCaps = cred.KeepCaps
-	ex.Inheritable = capNames(after.Inh)
-	ex.Ambient = capNames(after.Amb)
-	ex.BoundingDrop = capNames(after.Bound)
+	ex.Inheritable = capconf.CapNames(after.Inh)
+	ex.Ambient = capconf.CapNames(after.Amb)
+	ex.BoundingDrop = capconf.CapNames(after.Bound)
 	if program != "" {
 		fc, err := sys.FileCaps(program)
 		if err != nil {
@@ -139,7 +139,7 @@ func explain(user string, argv []string, program string, sys system) (*Explanati
 		if fc.Effective {
 			e = p
 		}
-		ex.File = &fileOutcome{program, fc.Text, capNames(p), capNames(e)}
+		ex.File = &fileOutcome{program, fc.Text, capconf.CapNames(p), capconf.CapNames(e)}
 	}
 	return ex, nil
 }
@@ -175,15 +175,6 @@ func sessionFor(service string, ex *Explanation) (*session, error) {
 			"after the switch to the user's uid", service)
 	}
 	return s, nil
-}
-
-// capNames lists the capabilities in a vector, never nil (for JSON).
-func capNames(v uint64) []string {
-	names := []string{}
-	if v != 0 {
-		names = strings.Split(capconf.IAB{Inh: v}.String(), ",")
-	}
-	return names
 }
 
 // writeText prints the explanation for a terminal. The names come from
