@@ -134,7 +134,7 @@ func explain(user string, argv []string, program string, sys system) (*Explanati
 		// capabilities(7): a program with file capabilities loses the
 		// Ambient set; P' = (fI & pI) | (fP & B), E' = fE ? P' : 0.
 		bounding := sys.Bounding() &^ after.Bound
-		p := fc.Inherited&after.Inh | fc.Permitted&bounding
+		p := fc.Inheritable&after.Inh | fc.Permitted&bounding
 		var e uint64
 		if fc.Effective {
 			e = p

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"pam_gocap/capconf"
+	"pam_gocap/captrace/report"
 	"pam_gocap/internal/quote"
 )
 
@@ -70,9 +71,9 @@ func (fakeSystem) Bounding() uint64                           { return (1<<41 - 
 func (fakeSystem) FileCaps(path string) (fileCaps, error) {
 	switch path {
 	case "/usr/local/bin/ping-netops":
-		return fileCaps{Text: "cap_net_raw=ei", Inherited: 1 << 13, Effective: true}, nil
+		return fileCaps{report.FileCaps{Inheritable: 1 << 13, Effective: true}, "cap_net_raw=ei"}, nil
 	case "/usr/local/bin/chown-p":
-		return fileCaps{Text: "cap_chown=ep", Permitted: 1 << 0, Effective: true}, nil
+		return fileCaps{report.FileCaps{Permitted: 1 << 0, Effective: true}, "cap_chown=ep"}, nil
 	}
 	return fileCaps{}, &fs.PathError{Op: "getxattr", Path: path, Err: fs.ErrNotExist}
 }

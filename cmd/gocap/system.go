@@ -39,10 +39,11 @@ type system interface {
 	PathWarnings(path, readBy string) []string
 }
 
+// fileCaps are a file's capabilities, as trace's report has them, and
+// as libcap writes them (Text).
 type fileCaps struct {
-	Text                 string
-	Permitted, Inherited uint64
-	Effective            bool
+	report.FileCaps
+	Text string
 }
 
 type osSystem struct{ nss.OS }
@@ -77,8 +78,7 @@ func (osSystem) FileCaps(path string) (fileCaps, error) {
 	if err != nil {
 		return fileCaps{}, err
 	}
-	f := vectors(set)
-	return fileCaps{Text: set.String(), Permitted: f.Permitted, Inherited: f.Inheritable, Effective: f.Effective}, nil
+	return fileCaps{vectors(set), set.String()}, nil
 }
 
 // vectors are the sets of a file's capabilities that libcap read.
