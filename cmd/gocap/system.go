@@ -78,7 +78,22 @@ func (osSystem) FileCaps(path string) (fileCaps, error) {
 	if err != nil {
 		return fileCaps{}, err
 	}
+	if root := nsRoot(set); root != 0 {
+		return fileCaps{Text: fmt.Sprintf("%s for the user namespace whose root is uid %d (rootid=%d), none in this one", set.String(), root, root)}, nil
+	}
 	return fileCaps{vectors(set), set.String()}, nil
+}
+
+// nsRoot is the root uid of the user namespace a file's capabilities were
+// set for (revision 3, "rootid"), 0 when they are this namespace's: the
+// kernel gives them as revision 2 to a reader in the namespace whose root
+// they name. Others' are ignored at exec here.
+func nsRoot(set *cap.Set) int {
+	root, err := set.GetNSOwner()
+	if err != nil {
+		return 0
+	}
+	return root
 }
 
 // vectors are the sets of a file's capabilities that libcap read.
@@ -265,6 +280,10 @@ func (programFiles) Caps(path string) (report.FileCaps, error) {
 	}
 	if err != nil {
 		return report.FileCaps{}, err
+	}
+	if root := nsRoot(set); root != 0 {
+		// setcap would replace them with capabilities of this namespace.
+		return report.FileCaps{}, fmt.Errorf("they are set for the user namespace whose root is uid %d (rootid=%d)", root, root)
 	}
 	return vectors(set), nil
 }

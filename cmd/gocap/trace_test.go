@@ -679,4 +679,22 @@ func TestProgramCaps(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
 		}
 	}
+	// Set for the user namespace whose root is uid 1000 (revision 3,
+	// rootid 1000, as setcap in a user's own namespace sets them): they
+	// do nothing at an exec here, trace writes no setcap that would make
+	// them this namespace's, and explain says the program gets none.
+	p := filepath.Join(dir, "rootid")
+	if err := os.WriteFile(p, []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setxattr(p, "security.capability", []byte{1, 0, 0, 3, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 3, 0, 0}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := (programFiles{}).Caps(p); err == nil || !strings.Contains(err.Error(), "uid 1000") {
+		t.Errorf("rootid 1000: %+v, %v; want an error naming uid 1000", got, err)
+	}
+	fc, err := osSystem{}.FileCaps(p)
+	if err != nil || fc.FileCaps != (report.FileCaps{}) || !strings.Contains(fc.Text, "rootid=1000") {
+		t.Errorf("explain's rootid 1000: %+v, %v; want no capabilities, and the text naming rootid=1000", fc, err)
+	}
 }
